@@ -1,0 +1,3 @@
+"""dockyard.api."""
+
+__all__: list[str] = []

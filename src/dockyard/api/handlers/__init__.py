@@ -1,0 +1,3 @@
+"""dockyard.api.handlers."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""dockyard.build."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""dockyard.build.dockerfile."""
+
+__all__: list[str] = []

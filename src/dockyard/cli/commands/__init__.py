@@ -1,0 +1,3 @@
+"""dockyard.cli.commands."""
+
+__all__: list[str] = []

@@ -1,0 +1,332 @@
+"""Everything the CLI prints: Docker-style tables, ``--format`` templates, sizes, durations, errors.
+
+Tables are laid out like Docker's (Go ``tabwriter`` with minwidth 10, padding 3). ``--format`` accepts
+``table``, ``json``, ``{{json .}}`` and Go-template-style strings: ``{{.Field}}``, ``{{.A.B}}``,
+``{{json .Field}}``, ``{{index .Labels "k"}}``, ``{{upper .X}}``, ``{{lower .X}}``, ``{{join .X ","}}``,
+``{{title .X}}``, ``{{truncate .X 5}}``, ``{{pad .X 1 1}}``, ``{{printf "%s" .X}}``, and pipelines with ``|``.
+A ``table`` prefix prints a header row built from the field names.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TextIO
+
+import click
+
+__all__ = [
+    "FormatError",
+    "Template",
+    "human_duration",
+    "human_size",
+    "print_error",
+    "render_rows",
+    "render_table",
+    "since",
+]
+
+
+def human_size(size: float, precision: int = 3) -> str:
+    """Docker's ``units.HumanSizeWithPrecision``: decimal units, ``145MB``, ``4.27kB``, ``0B``."""
+    units = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
+    i = 0
+    value = float(size)
+    while value >= 1000 and i < len(units) - 1:
+        value /= 1000
+        i += 1
+    return f"{_go_g(value, precision)}{units[i]}"
+
+
+def _go_g(value: float, precision: int) -> str:
+    text = f"{value:.{precision}g}"
+    if "e" in text:  # Go prints e.g. 1e+03 the same way, but sizes never get there after scaling
+        return text
+    return text
+
+
+def binary_size(size: float) -> str:
+    """``units.BytesSize``: binary units, ``1.5MiB`` (used by stats)."""
+    units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+    i = 0
+    value = float(size)
+    while value >= 1024 and i < len(units) - 1:
+        value /= 1024
+        i += 1
+    return f"{value:.4g}{units[i]}"
+
+
+def human_duration(seconds: float) -> str:
+    """go-units ``HumanDuration``: ``Less than a second``, ``7 seconds``, ``About a minute``, ``3 days``."""
+    if seconds < 1:
+        return "Less than a second"
+    if int(seconds) == 1:
+        return "1 second"
+    if seconds < 60:
+        return f"{int(seconds)} seconds"
+    minutes = int(seconds / 60)
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = int(seconds / 3600 + 0.5)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{hours // 24 // 365} years"
+
+
+def since(timestamp: float, now: float | None = None) -> str:
+    """``7 seconds ago``, as Docker's CREATED columns."""
+    import time
+
+    now = time.time() if now is None else now
+    return f"{human_duration(max(0.0, now - timestamp))} ago"
+
+
+def render_table(headers: Sequence[str], rows: Iterable[Sequence[str]], out: TextIO | None = None) -> None:
+    """Print like Go's tabwriter(minwidth=10, tabwidth=1, padding=3): the last column is not padded."""
+    out = out or sys.stdout
+    all_rows = [list(headers), *[list(r) for r in rows]]
+    ncols = max(len(r) for r in all_rows)
+    widths = [0] * ncols
+    for r in all_rows:
+        for i, cell in enumerate(r[:-1]):
+            widths[i] = max(widths[i], len(cell))
+    widths = [max(w + 3, 10) for w in widths]
+    lines = []
+    for r in all_rows:
+        parts = [cell.ljust(widths[i]) for i, cell in enumerate(r[:-1])]
+        parts.append(r[-1] if r else "")
+        lines.append("".join(parts).rstrip() if r and r[-1] == "" else "".join(parts))
+    out.write("\n".join(lines) + "\n")
+
+
+class FormatError(click.UsageError):
+    pass
+
+
+_ACTION = re.compile(r"{{-?\s*(.*?)\s*-?}}", re.S)
+
+
+def _tokenize(expr: str) -> list[str]:
+    lexer = shlex.shlex(expr, posix=False, punctuation_chars="|")
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    return list(lexer)
+
+
+def _lookup(obj: Any, path: str) -> Any:
+    if path == ".":
+        return obj
+    for part in path.strip(".").split("."):
+        if isinstance(obj, Mapping):
+            if part not in obj:
+                raise FormatError(f'template: :1: executing "" at <.{part}>: map has no entry for key "{part}"')
+            obj = obj[part]
+        else:
+            if not hasattr(obj, part):
+                raise FormatError(f"template parsing error: can't evaluate field {part}")
+            obj = getattr(obj, part)
+            if callable(obj):
+                obj = obj()
+    return obj
+
+
+def _to_text(value: Any) -> str:
+    if value is None:
+        return "<no value>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return "map[" + " ".join(f"{k}:{_to_text(v)}" for k, v in value.items()) + "]"
+    if isinstance(value, list | tuple):
+        return "[" + " ".join(_to_text(v) for v in value) + "]"
+    return str(value)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=lambda o: getattr(o, "__dict__", str(o)))
+
+
+def _printf(fmt: str, *args: Any) -> str:
+    go = re.sub(r"%v", "%s", fmt)
+    try:
+        return go % tuple(args)
+    except TypeError:
+        return fmt
+
+
+def _truncate(value: Any, n: Any) -> str:
+    return str(value)[: int(n)]
+
+
+def _pad(value: Any, left: Any, right: Any) -> str:
+    return " " * int(left) + str(value) + " " * int(right)
+
+
+FUNCS: dict[str, Callable[..., Any]] = {
+    "json": _json,
+    "upper": lambda v: str(v).upper(),
+    "lower": lambda v: str(v).lower(),
+    "title": lambda v: str(v).title(),
+    "join": lambda v, sep: str(sep).join(str(x) for x in v),
+    "split": lambda v, sep: str(v).split(str(sep)),
+    "index": lambda v, *keys: _index(v, keys),
+    "len": lambda v: len(v),
+    "printf": _printf,
+    "print": lambda *a: "".join(str(x) for x in a),
+    "println": lambda *a: " ".join(str(x) for x in a) + "\n",
+    "truncate": _truncate,
+    "pad": _pad,
+}
+
+
+def _index(value: Any, keys: Sequence[Any]) -> Any:
+    for key in keys:
+        if isinstance(value, Mapping):
+            value = value.get(key)
+        else:
+            value = value[int(key)]
+    return value
+
+
+class Template:
+    """A compiled ``--format`` template (the subset of Go's text/template that docker users write)."""
+
+    def __init__(self, text: str) -> None:
+        self.table = False
+        if text.startswith("table"):
+            self.table = True
+            text = text[5:].lstrip()
+        text = text.replace("\\t", "\t").replace("\\n", "\n")
+        self.text = text
+        self.parts: list[str | list[list[str]]] = []
+        pos = 0
+        for m in _ACTION.finditer(text):
+            if m.start() > pos:
+                self.parts.append(text[pos : m.start()])
+            pipeline = [_tokenize(seg) for seg in " ".join(_tokenize(m.group(1))).split(" | ")]
+            if any(not p for p in pipeline):
+                raise FormatError(f"template parsing error: bad action {m.group(0)!r}")
+            self.parts.append(pipeline)
+            pos = m.end()
+        if pos < len(text):
+            self.parts.append(text[pos:])
+
+    def fields(self) -> list[str]:
+        """The header names a ``table`` template shows: each action's last field name, upper-cased Docker style."""
+        names = []
+        for part in self.parts:
+            if isinstance(part, list):
+                words = [w for seg in part for w in seg if w.startswith(".")]
+                names.append(words[-1].strip(".").split(".")[-1] if words else "")
+        return names
+
+    def _arg(self, token: str, obj: Any) -> Any:
+        if token.startswith("."):
+            return _lookup(obj, token)
+        if token.startswith('"') and token.endswith('"'):
+            return json.loads(token)
+        if token.startswith("`") and token.endswith("`"):
+            return token[1:-1]
+        if re.fullmatch(r"-?\d+", token):
+            return int(token)
+        if token in ("true", "false"):
+            return token == "true"
+        if token in FUNCS:
+            return FUNCS[token]()
+        raise FormatError(f'template: :1: function "{token}" not defined')
+
+    def _eval(self, pipeline: list[list[str]], obj: Any) -> Any:
+        value: Any = None
+        for i, command in enumerate(pipeline):
+            head, *rest = command
+            args = [self._arg(t, obj) for t in rest]
+            if i > 0:
+                args.append(value)
+            if head in FUNCS:
+                value = FUNCS[head](*args)
+            elif not rest and i == 0:
+                value = self._arg(head, obj)
+            else:
+                raise FormatError(f'template: :1: function "{head}" not defined')
+        return value
+
+    def render(self, obj: Any) -> str:
+        out = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+            else:
+                out.append(_to_text(self._eval(part, obj)))
+        return "".join(out)
+
+
+def render_rows(
+    fmt: str | None,
+    rows: Sequence[Mapping[str, Any]],
+    default_headers: Sequence[tuple[str, str]],
+    *,
+    quiet_field: str | None = None,
+    quiet: bool = False,
+    headers: Mapping[str, str] | None = None,
+    out: TextIO | None = None,
+) -> None:
+    """Print list output the way docker does for ``ls`` commands.
+
+    ``default_headers`` is ``[(HEADER, FieldName), ...]``; ``fmt`` is the user's ``--format`` (``None``,
+    ``table``, ``json``, or a template); ``quiet`` prints ``quiet_field`` only.
+    """
+    out = out or sys.stdout
+    if quiet and quiet_field:
+        for r in rows:
+            out.write(f"{r[quiet_field]}\n")
+        return
+    if fmt in (None, "", "table"):
+        render_table([h for h, _ in default_headers], ([_to_text(r[f]) for _, f in default_headers] for r in rows), out)
+        return
+    if fmt == "json":
+        fmt = "{{json .}}"
+    tmpl = Template(fmt)
+    if tmpl.table:
+        names = headers or {}
+        header_row = [names.get(f, _header_name(f)) for f in tmpl.fields()]
+        lines = [tmpl.render(r) for r in rows]
+        _render_tabbed(tmpl, header_row, lines, out)
+        return
+    for r in rows:
+        out.write(tmpl.render(r) + "\n")
+
+
+def _header_name(field: str) -> str:
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", field).upper()
+
+
+def _render_tabbed(tmpl: Template, header_row: list[str], lines: list[str], out: TextIO) -> None:
+    rows = [line.split("\t") for line in lines]
+    if tmpl.text.count("\t") and len(header_row) == tmpl.text.count("\t") + 1:
+        render_table(header_row, rows, out)
+    else:
+        render_table(["\t".join(header_row)] if "\t" not in tmpl.text else header_row, rows, out)
+
+
+def print_error(exc: BaseException, err: TextIO | None = None) -> None:
+    """``Error: <message>`` (and the hint on the next line), on stderr."""
+    err = err or sys.stderr
+    message = getattr(exc, "message", None) or str(exc)
+    err.write(f"Error: {message}\n")
+    hint = getattr(exc, "hint", None)
+    if hint:
+        err.write(f"Hint: {hint}\n")
+    err.flush()

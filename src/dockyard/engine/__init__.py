@@ -1,0 +1,79 @@
+"""Engine services: the one API behind both the CLI and the Docker Engine API server.
+
+``Engine(settings)`` opens nothing until a service is used: ``engine.images`` opens the store,
+``engine.containers`` the runtime, and so on, each imported lazily so that short commands stay fast.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from dockyard.settings import Settings
+
+if TYPE_CHECKING:
+    from dockyard.engine.builds import BuildService
+    from dockyard.engine.containers import ContainerService
+    from dockyard.engine.distribution import DistributionService
+    from dockyard.engine.images import ImageService
+    from dockyard.engine.networks import NetworkService
+    from dockyard.engine.system import SystemService
+    from dockyard.engine.volumes import VolumeService
+    from dockyard.store import Store
+
+__all__ = ["Engine"]
+
+
+class Engine:
+    """Lazily-constructed services over one state root."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def store(self) -> Store:
+        from dockyard.store import Store
+
+        return Store.open(self.settings.layout)
+
+    @cached_property
+    def images(self) -> ImageService:
+        from dockyard.engine.images import ImageService
+
+        return ImageService(self)
+
+    @cached_property
+    def containers(self) -> ContainerService:
+        from dockyard.engine.containers import ContainerService
+
+        return ContainerService(self)
+
+    @cached_property
+    def networks(self) -> NetworkService:
+        from dockyard.engine.networks import NetworkService
+
+        return NetworkService(self)
+
+    @cached_property
+    def volumes(self) -> VolumeService:
+        from dockyard.engine.volumes import VolumeService
+
+        return VolumeService(self)
+
+    @cached_property
+    def builds(self) -> BuildService:
+        from dockyard.engine.builds import BuildService
+
+        return BuildService(self)
+
+    @cached_property
+    def distribution(self) -> DistributionService:
+        from dockyard.engine.distribution import DistributionService
+
+        return DistributionService(self)
+
+    @cached_property
+    def system(self) -> SystemService:
+        from dockyard.engine.system import SystemService
+
+        return SystemService(self)

@@ -1,0 +1,3 @@
+"""dockyard.network."""
+
+__all__: list[str] = []

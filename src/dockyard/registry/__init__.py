@@ -1,0 +1,3 @@
+"""dockyard.registry."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""dockyard.registry.server."""
+
+__all__: list[str] = []

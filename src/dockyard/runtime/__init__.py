@@ -1,0 +1,3 @@
+"""dockyard.runtime."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""dockyard.store."""
+
+__all__: list[str] = []

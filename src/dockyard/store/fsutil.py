@@ -1,0 +1,79 @@
+"""Small durable-filesystem helpers shared by the store: fsync a directory, atomic write, safe removal."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from dockyard.errors import Unavailable
+
+__all__ = ["atomic_write", "disk_error", "fsync_dir", "remove_tree"]
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def disk_error(exc: OSError, what: str) -> Exception:
+    """Turn ENOSPC/EDQUOT/EROFS into a plain Unavailable; leave other errors as they are."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return Unavailable(f"{what}: no space left on device", hint="free some disk space and retry")
+    if exc.errno == errno.EROFS:
+        return Unavailable(f"{what}: read-only file system")
+    return exc
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` so readers see the old or the new content, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise disk_error(exc, f"write {path}") from exc
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a directory tree quickly: rename it aside first so a crash never leaves a half tree in place."""
+    if not path.exists() and not path.is_symlink():
+        return
+    if path.is_dir() and not path.is_symlink():
+        trash = path.with_name(f".trash-{path.name}-{os.getpid()}")
+        try:
+            os.rename(path, trash)
+        except OSError:
+            trash = path
+        shutil.rmtree(trash, ignore_errors=True)
+        if trash.exists():
+            _force_rmtree(trash)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _force_rmtree(path: Path) -> None:
+    def onerror(func, p, exc_info):  # type: ignore[no-untyped-def]
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(p), 0o700)
+            os.chmod(p, 0o700)
+            func(p)
+
+    shutil.rmtree(path, onerror=onerror)
