@@ -156,7 +156,11 @@ def _to_text(value: Any) -> str:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=lambda o: getattr(o, "__dict__", str(o)))
+    """Like Go's encoding/json: compact, with ``<``, ``>`` and ``&`` escaped."""
+    text = json.dumps(
+        value, separators=(",", ":"), ensure_ascii=False, default=lambda o: getattr(o, "__dict__", str(o))
+    )
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _printf(fmt: str, *args: Any) -> str:

@@ -64,6 +64,11 @@ class ContentWriter:
         self._closed = False
         self.committed: Digest | None = None
 
+    @property
+    def digest(self) -> Digest:
+        """The digest of what has been written so far."""
+        return Digest("sha256", self._hash.hexdigest())
+
     def write(self, data: bytes | memoryview) -> None:
         try:
             self._file.write(data)

@@ -77,3 +77,18 @@ def _force_rmtree(path: Path) -> None:
             func(p)
 
     shutil.rmtree(path, onerror=onerror)
+
+
+def syncfs(path: Path) -> None:
+    """syncfs(2) on the filesystem holding ``path``: flush a whole unpacked tree with one call."""
+    import ctypes
+    import ctypes.util
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if libc.syncfs(fd) != 0:
+            err = ctypes.get_errno()
+            raise disk_error(OSError(err, os.strerror(err)), f"sync {path}")
+    finally:
+        os.close(fd)
