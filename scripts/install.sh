@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything dockyard and its tests need on a fresh Debian 12/13 machine (run as root):
+# the host tools from Debian, a virtualenv with dockyard and its test dependencies in .venv,
+# and /usr/local/bin/dockyard. Safe to run again: it only adds what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  runc conmon nftables iproute2 aardvark-dns mmdebstrap busybox-static tini catatonit
+  docker-registry apache2-utils uidmap ca-certificates python3-venv git
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# docker-registry starts a system service on :5000 when installed; tests start their own registries.
+if systemctl is-active --quiet docker-registry 2>/dev/null; then systemctl stop docker-registry || true; fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "== creating .venv with $($PY --version)"
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e '.[test]'
+ln -sf "$PWD/.venv/bin/dockyard" /usr/local/bin/dockyard
+echo "== dockyard $(.venv/bin/dockyard --version | awk '{print $3}') installed at /usr/local/bin/dockyard"
