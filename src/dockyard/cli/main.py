@@ -155,6 +155,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(getattr(exc, "exit_code", 125))
     except KeyboardInterrupt:
         sys.exit(130)
+    except OSError as exc:
+        if debug or isinstance(exc, BrokenPipeError):
+            raise
+        from dockyard.cli.output import print_error
+
+        where = f"{exc.filename}: " if exc.filename else ""
+        print_error(DockyardError(f"{where}{exc.strerror or exc}"))
+        sys.exit(125)
     except BrokenPipeError:
         # stdout closed early (dockyard images | head): not an error.
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -34,7 +34,9 @@ class Engine:
     def store(self) -> Store:
         from dockyard.store import Store
 
-        return Store.open(self.settings.layout)
+        store = Store.open(self.settings.layout)
+        store.recover()  # leftovers of killed processes are cleaned up by the next command that opens the store
+        return store
 
     @cached_property
     def images(self) -> ImageService:
