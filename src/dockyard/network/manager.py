@@ -1,0 +1,519 @@
+"""NetworkManager: networks, and what the container service calls around ``runc create``.
+
+::
+
+    nm = NetworkManager(settings)
+    path = nm.create_namespace(cid)                       # <root>/run/netns/<cid>, for the OCI spec
+    att = nm.attach(cid, path, [AttachRequest("bridge")], name="web", ports=parse_port_specs(["4000:80"]),
+                    hostname="c0ffee", dns=DnsOptions(), extra_hosts=())
+    # write att.resolv_conf / att.hosts into the container; att.endpoints / att.ports for inspect and ps
+    nm.release(cid)                                       # on stop/rm: ports, DNS names, addresses, netns gone
+
+Every mutating call holds the root's network lock (a ``flock`` plus a thread lock) and first reconciles what a
+killed process left behind. Kernel objects are recorded in the database (state ``creating``) before they are
+made, so reconciling knows what to remove.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dockyard.errors import Conflict, InvalidArgument, NotFound
+from dockyard.network import ipam, netns
+from dockyard.network.bridge import BridgeDriver
+from dockyard.network.dns import Aardvark, DnsEntry
+from dockyard.network.firewall import BridgeRule, Firewall, PortRule
+from dockyard.network.nft import Nft, open_nft
+from dockyard.network.resolv import (
+    DnsOptions,
+    ExtraHost,
+    read_host_resolv_conf,
+    render_hosts,
+    render_resolv_conf,
+)
+from dockyard.network.state import NetworkState
+from dockyard.network.types import (
+    Attachment,
+    AttachRequest,
+    Driver,
+    Endpoint,
+    IPAMConfig,
+    Network,
+    NetworkCreate,
+    PortMapping,
+    PortSpec,
+    Protocol,
+)
+from dockyard.settings import DEFAULT_ROOT, Settings
+from dockyard.store.db import Database, open_database
+
+__all__ = ["PREDEFINED", "NetworkManager", "root_tag"]
+
+log = logging.getLogger(__name__)
+
+PREDEFINED = ("bridge", "host", "none")
+HOST_LOCK = Path("/run/lock/dockyard-network.lock")
+
+
+def root_tag(root: Path) -> str:
+    """ "" for the default root, else 6 hex digits naming this root's bridge and nft table."""
+    return "" if root == DEFAULT_ROOT else hashlib.sha256(str(root).encode()).hexdigest()[:6]
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class NetworkManager:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        db: Database | None = None,
+        nft: Nft | None = None,
+        aardvark: Aardvark | None = None,
+    ) -> None:
+        self.settings = settings
+        self.layout = settings.layout
+        self.db = db or open_database(self.layout.db)
+        self.state = NetworkState(self.db)
+        self.tag = root_tag(self.layout.root)
+        extra = settings.extra
+        self.table = str(extra.get("nft-table") or ("dockyard" if not self.tag else f"dockyard_{self.tag}"))
+        self.firewall = Firewall(self.table, nft or open_nft())
+        self.dns = aardvark or Aardvark(self.layout.run / "aardvark-dns")
+        self.netns_dir = self.layout.run / "netns"
+        self.driver = BridgeDriver()
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+        self._lock_fd: int | None = None
+
+    def close(self) -> None:
+        self.driver.close()
+
+    # -- locking and recovery ------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the root's network lock (re-entrant); reconcile on first entry."""
+        with self._thread_lock:
+            if self._depth == 0:
+                self.layout.locks.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.layout.locks / "network.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                self._lock_fd = fd
+            self._depth += 1
+            try:
+                if self._depth == 1:
+                    self.reconcile()
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0 and self._lock_fd is not None:
+                    os.close(self._lock_fd)  # releases the flock
+                    self._lock_fd = None
+
+    def reconcile(self) -> None:
+        """Remove what killed processes left half-made (rows not ``active``). Cheap when there is nothing."""
+        for cid, path in self.state.sandboxes_not_active():
+            log.info("reconcile: removing namespace %s of %s", path, cid[:12])
+            netns.remove(Path(path))
+            with self.db.transaction() as conn:
+                conn.execute("DELETE FROM sandboxes WHERE container_id = ?", (cid,))
+        stale = self.state.endpoints_not_active()
+        if stale:
+            log.info("reconcile: removing %d half-made endpoints", len(stale))
+            self._teardown(stale, delete_links=True)
+        for net in self.state.network_rows_not_active():
+            log.info("reconcile: removing half-made network %s", net.name)
+            self._remove_network_objects(net)
+            with self.db.transaction() as conn:
+                conn.execute("DELETE FROM networks WHERE id = ?", (net.id,))
+
+    def sweep(self) -> list[str]:
+        """Deep clean: links on our bridges and namespace files no row accounts for. Returns what it removed."""
+        removed: list[str] = []
+        with self.locked():
+            bridges = {n.bridge for n in self.state.networks()}
+            known = {r[0] for r in self.db.query("SELECT host_interface FROM endpoints")}
+            for name in self.driver.orphans(bridges, known):
+                if self.driver.delete_endpoint(name):
+                    removed.append(name)
+            pinned = {r[0] for r in self.db.query("SELECT path FROM sandboxes")}
+            if self.netns_dir.is_dir():
+                for path in self.netns_dir.iterdir():
+                    if str(path) not in pinned:
+                        netns.remove(path)
+                        removed.append(str(path))
+        return removed
+
+    # -- networks ------------------------------------------------------------------------------------------
+
+    def _used_subnets(self, exclude_bridges: Iterable[str] = ()) -> list[ipam.IPv4Net]:
+        used = [n.ipam[0].network for n in self.state.networks(include_inactive=True) if n.ipam]
+        ours = {n.bridge for n in self.state.networks(include_inactive=True)} | set(exclude_bridges)
+        used += [net for dev, net in ipam.host_routes() if dev not in ours]
+        return used
+
+    @contextlib.contextmanager
+    def _host_lock(self) -> Iterator[None]:
+        """Serialize subnet choice across state roots on this host (their bridges share one routing table)."""
+        try:
+            HOST_LOCK.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(HOST_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError:
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def default_network(self) -> Network:
+        """The ``bridge`` network, created in the database (not yet in the kernel) on first use."""
+        net = self.state.network("bridge")
+        if net is not None:
+            return net
+        with self.locked(), self._host_lock():
+            net = self.state.network("bridge")
+            if net is not None:
+                return net
+            extra = self.settings.extra
+            bridge = str(extra.get("bridge") or ("dockyard0" if not self.tag else f"dy0-{self.tag}"))
+            bip = extra.get("bip")
+            if bip:
+                iface = ipam.ipaddress.IPv4Interface(str(bip))
+                cfg = IPAMConfig(str(iface.network), str(iface.ip))
+            else:
+                used = self._used_subnets({bridge})
+                subnet = ipam.choose_subnet((ipam.IPv4Net(c) for c in ipam.DEFAULT_BRIDGE_CANDIDATES), used)
+                cfg = IPAMConfig(str(subnet), str(subnet.network_address + 1))
+            options = {
+                "com.docker.network.bridge.default_bridge": "true",
+                "com.docker.network.bridge.enable_icc": "true",
+                "com.docker.network.bridge.enable_ip_masquerade": "true",
+                "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
+                "com.docker.network.bridge.name": bridge,
+                "com.docker.network.driver.mtu": "1500",
+            }
+            net = Network(
+                id=secrets.token_hex(32),
+                name="bridge",
+                driver=Driver.BRIDGE,
+                created=_now(),
+                bridge=bridge,
+                ipam=(cfg,),
+                default=True,
+                options=options,
+            )
+            with self.db.transaction() as conn:
+                self.state.insert_network(conn, net, "active")
+            return net
+
+    def get(self, name_or_id: str) -> Network:
+        if name_or_id == "bridge":
+            return self.default_network()
+        net = self.state.network(name_or_id)
+        if net is None:
+            raise NotFound(f"network {name_or_id} not found")
+        return net
+
+    def networks(self) -> list[Network]:
+        self.default_network()
+        return self.state.networks()
+
+    def _pools(self) -> list[ipam.Pool]:
+        raw = self.settings.extra.get("default-address-pools")
+        if not isinstance(raw, list):
+            return list(ipam.DEFAULT_POOLS)
+        return [ipam.Pool(str(p["base"]), int(p["size"])) for p in raw if isinstance(p, dict)]
+
+    def create_network(self, req: NetworkCreate) -> Network:
+        if req.driver not in ("bridge", ""):
+            if req.driver in ("host", "null"):
+                raise Conflict(f'only one instance of "{req.driver}" network is allowed')
+            raise NotFound(f'plugin "{req.driver}" not found')
+        if not req.name or not req.name[0].isalnum() or not all(c.isalnum() or c in "_.-" for c in req.name):
+            raise InvalidArgument(f'invalid name "{req.name}": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*')
+        if req.ipv6:
+            raise InvalidArgument("network create: IPv6 networks are not supported yet")
+        with self.locked(), self._host_lock():
+            if req.name in PREDEFINED or self.state.network(req.name) is not None:
+                if req.name in ("host", "none"):
+                    raise Conflict(f"network with name {req.name} already exists")
+                if req.name == "bridge" or self.state.network(req.name) is not None:
+                    raise Conflict(f"network with name {req.name} already exists")
+            self.default_network()
+            cfg = ipam.ipam_config(
+                req.subnet, req.gateway, req.ip_range, used=self._used_subnets(), pools=self._pools()
+            )
+            net_id = secrets.token_hex(32)
+            bridge = req.options.get("com.docker.network.bridge.name") or f"dy-{net_id[:12]}"
+            if len(bridge) > 15:
+                raise InvalidArgument(f"network create: bridge name {bridge} is longer than 15 characters")
+            if self.driver.bridge_exists(bridge):
+                raise Conflict(f"network create: a link named {bridge} exists already")
+            net = Network(
+                id=net_id,
+                name=req.name,
+                driver=Driver.BRIDGE,
+                created=_now(),
+                bridge=bridge,
+                ipam=(cfg,),
+                internal=req.internal,
+                attachable=req.attachable,
+                dns_enabled=True,
+                labels=dict(req.labels),
+                options=dict(req.options),
+                ipam_options=dict(req.ipam_options),
+            )
+            with self.db.transaction() as conn:
+                self.state.insert_network(conn, net, "creating")
+            try:
+                self._ensure_network_objects(net)
+            except BaseException:
+                self._remove_network_objects(net)
+                with self.db.transaction() as conn:
+                    conn.execute("DELETE FROM networks WHERE id = ?", (net.id,))
+                raise
+            with self.db.transaction() as conn:
+                conn.execute("UPDATE networks SET state = 'active' WHERE id = ?", (net.id,))
+            return net
+
+    def delete_network(self, name_or_id: str) -> Network:
+        with self.locked():
+            net = self.get(name_or_id)
+            if net.name in PREDEFINED:
+                raise Conflict(f"{net.name} is a pre-defined network and cannot be removed")
+            if self.state.endpoint_count(net.id):
+                raise Conflict(f"error while removing network: network {net.name} id {net.id} has active endpoints")
+            with self.db.transaction() as conn:
+                conn.execute("UPDATE networks SET state = 'removing' WHERE id = ?", (net.id,))
+            self._remove_network_objects(net)
+            with self.db.transaction() as conn:
+                conn.execute("DELETE FROM networks WHERE id = ?", (net.id,))
+            return net
+
+    def _bridge_rule(self, net: Network) -> BridgeRule:
+        masq = net.options.get("com.docker.network.bridge.enable_ip_masquerade", "true") != "false"
+        return BridgeRule(net.bridge, net.ipam[0].subnet, net.internal, masq)
+
+    def _firewall_state(self) -> tuple[list[BridgeRule], list[PortRule]]:
+        nets = [self._bridge_rule(n) for n in self.state.networks()]
+        rules = [
+            PortRule(p.protocol, p.host_ip, p.host_port, p.container_ip, p.container_port) for p in self.state.ports()
+        ]
+        return nets, rules
+
+    def _ensure_network_objects(self, net: Network) -> None:
+        """Bridge, firewall elements and DOCKER-USER accept rules of ``net`` (all idempotent)."""
+        self.driver.ensure_bridge(net)
+        self.firewall.ensure(*self._firewall_state())
+        lines = self.firewall.network_lines(self._bridge_rule(net), True)
+        lines += self._docker_user_lines([net])
+        self.firewall.apply(lines)
+
+    def _docker_user_lines(self, nets: Sequence[Network]) -> list[str]:
+        handles = self.firewall.docker_user_handles()
+        if handles is None:
+            return []
+        lines: list[str] = []
+        for net in nets:
+            if len(handles.get(net.bridge, [])) < 2:
+                lines += self.firewall.docker_user_lines(net.bridge, False, handles.get(net.bridge, []))
+                lines += self.firewall.docker_user_lines(net.bridge, True)
+        return lines
+
+    def _remove_network_objects(self, net: Network) -> None:
+        lines = []
+        if self.firewall.table_exists():
+            lines += self.firewall.network_lines(self._bridge_rule(net), False)
+        handles = self.firewall.docker_user_handles() or {}
+        lines += self.firewall.docker_user_lines(net.bridge, False, handles.get(net.bridge, []))
+        self.firewall.apply(lines)
+        self.driver.delete_bridge(net.bridge)
+        self.dns.remove_network(net.name)
+        self.dns.reload()
+
+    # -- namespaces ----------------------------------------------------------------------------------------
+
+    def namespace_path(self, container_id: str) -> Path:
+        return self.netns_dir / container_id
+
+    def create_namespace(self, container_id: str) -> Path:
+        """A new network namespace for the container, pinned at ``<root>/run/netns/<container_id>``."""
+        path = self.namespace_path(container_id)
+        if netns.exists(path):
+            return path
+        netns.remove(path)
+        netns.create(path)
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO sandboxes (container_id, path, state) VALUES (?, ?, 'active')",
+                (container_id, str(path)),
+            )
+        return path
+
+    def delete_namespace(self, container_id: str) -> None:
+        path = Path(self.state.sandbox(container_id) or self.namespace_path(container_id))
+        netns.remove(path)
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM sandboxes WHERE container_id = ?", (container_id,))
+
+    # -- endpoints -----------------------------------------------------------------------------------------
+
+    def attach(
+        self,
+        container_id: str,
+        namespace: Path,
+        requests: Sequence[AttachRequest],
+        *,
+        name: str = "",
+        ports: Sequence[PortSpec] = (),
+        hostname: str = "",
+        domainname: str = "",
+        dns: DnsOptions = DnsOptions(),
+        extra_hosts: Sequence[ExtraHost] = (),
+    ) -> Attachment:
+        """Connect the container's namespace to ``requests`` networks and publish ``ports`` on the first one."""
+        from dockyard.network.attach import attach
+
+        return attach(self, container_id, namespace, requests, name, ports, hostname, domainname, dns, extra_hosts)
+
+    def files(
+        self,
+        container_id: str,
+        *,
+        hostname: str = "",
+        domainname: str = "",
+        dns: DnsOptions = DnsOptions(),
+        extra_hosts: Sequence[ExtraHost] = (),
+        host_network: bool = False,
+    ) -> tuple[str, str]:
+        """``(resolv.conf, hosts)`` for the container's current endpoints (or host/none mode)."""
+        eps = self.state.endpoints(container_id=container_id)
+        host = read_host_resolv_conf()
+        embedded = next((e.gateway for e in eps if self._dns_network(e.network_id)), None)
+        resolv = render_resolv_conf(host, dns, embedded=embedded, host_network=host_network)
+        gateway = eps[0].gateway if eps else ""
+        if not gateway and any(h.ip == "host-gateway" for h in extra_hosts):
+            gateway = self.default_network().ipam[0].gateway
+        hosts = render_hosts(hostname, [e.ip for e in eps], extra_hosts, domainname=domainname, host_gateway=gateway)
+        return resolv, hosts
+
+    def _dns_network(self, network_id: str) -> bool:
+        row = self.db.query_one("SELECT dns FROM networks WHERE id = ?", (network_id,))
+        return bool(row and row[0])
+
+    def endpoints(self, container_id: str) -> list[Endpoint]:
+        return self.state.endpoints(container_id=container_id)
+
+    def ports(self, container_id: str) -> list[PortMapping]:
+        return self.state.ports(container_id=container_id)
+
+    def detach(self, container_id: str, network: str | None = None) -> list[Endpoint]:
+        """Remove the container's endpoints (on ``network`` only, if given): veths, ports, DNS names, addresses."""
+        with self.locked():
+            eps = self.state.endpoints(container_id=container_id)
+            if network is not None:
+                net = self.get(network)
+                eps = [e for e in eps if e.network_id == net.id]
+            self._teardown(eps, delete_links=True)
+            return eps
+
+    def release(self, container_id: str) -> None:
+        """Everything of the container gone: endpoints, ports, DNS names, and its namespace. Idempotent.
+
+        The veth pairs are not deleted one by one (about 20 ms each in the kernel): removing the namespace
+        destroys them, asynchronously.
+        """
+        with self.locked():
+            pinned = self.state.sandbox(container_id) is not None
+            eps = self.state.endpoints(container_id=container_id)
+            self._teardown(eps, delete_links=not pinned)
+            self.delete_namespace(container_id)
+
+    def _teardown(self, eps: Sequence[Endpoint], *, delete_links: bool) -> None:
+        if not eps:
+            return
+        ids = [e.id for e in eps]
+        marks = ",".join("?" * len(ids))
+        with self.db.transaction() as conn:
+            conn.execute(f"UPDATE endpoints SET state = 'removing' WHERE id IN ({marks})", ids)
+        keys = [
+            (str(r[0]), int(r[1]))
+            for r in self.db.query(f"SELECT protocol, host_port FROM ports WHERE endpoint_id IN ({marks})", ids)
+        ]
+        if delete_links:
+            for e in eps:
+                self.driver.delete_endpoint(e.host_interface)
+        with self.db.transaction() as conn:
+            conn.execute(f"DELETE FROM ports WHERE endpoint_id IN ({marks})", ids)
+        if keys and self.firewall.table_exists():
+            remaining = [
+                PortRule(p.protocol, p.host_ip, p.host_port, p.container_ip, p.container_port)
+                for p in self.state.ports(keys=keys)
+            ]
+            self.firewall.apply(self.firewall.port_lines([(Protocol(p), n) for p, n in keys], remaining))
+        with self.db.transaction() as conn:
+            conn.execute(f"DELETE FROM endpoints WHERE id IN ({marks})", ids)
+        self.update_dns({e.network_id for e in eps})
+
+    def update_dns(self, network_ids: set[str]) -> None:
+        changed = False
+        for net_id in network_ids:
+            row = self.db.query_one("SELECT name, gateway, dns FROM networks WHERE id = ?", (net_id,))
+            if row is None or not row["dns"]:
+                continue
+            entries = [
+                DnsEntry(r["container_id"], r["ip"], _names(r["container_name"], r["aliases"], r["container_id"]))
+                for r in self.state.dns_entries_rows(net_id)
+            ]
+            self.dns.write_network(row["name"], row["gateway"], entries)
+            changed = True
+        if changed:
+            self.dns.reload()
+
+    # -- whole-root teardown (tests, uninstall) ------------------------------------------------------------
+
+    def destroy_all(self) -> None:
+        """Remove every kernel object of this root: namespaces, veths, bridges, nft table, DNS server."""
+        with self.locked():
+            for cid in [r[0] for r in self.db.query("SELECT DISTINCT container_id FROM endpoints")]:
+                self.detach(cid)
+            for cid in [r[0] for r in self.db.query("SELECT container_id FROM sandboxes")]:
+                self.delete_namespace(cid)
+            handles = self.firewall.docker_user_handles() or {}
+            for net in self.state.networks(include_inactive=True):
+                self.firewall.apply(self.firewall.docker_user_lines(net.bridge, False, handles.get(net.bridge, [])))
+                self.driver.delete_bridge(net.bridge)
+                self.dns.remove_network(net.name)
+            self.firewall.delete_table()
+            self.dns.stop()
+            self.sweep()
+
+
+def _names(container_name: str, aliases_json: str, container_id: str) -> tuple[str, ...]:
+    import json
+
+    aliases = json.loads(aliases_json)
+    names = [container_name, *aliases, container_id[:12]] if container_name else list(aliases)
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
+def ensure_bridge_for(manager: NetworkManager, net: Network) -> list[str]:
+    """Bridge of ``net`` present (after a reboot, or first container on the default bridge); nft lines to add."""
+    if manager.driver.bridge_exists(net.bridge):
+        return []
+    manager.driver.ensure_bridge(net)
+    return manager.firewall.network_lines(manager._bridge_rule(net), True)
