@@ -1,0 +1,113 @@
+"""``/info`` and ``/version`` in the Docker Engine API's shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dockyard.engine.system import SystemInfo, VersionInfo
+from dockyard.timeutil import rfc3339_nano
+
+__all__ = ["info_json", "version_json"]
+
+
+def info_json(info: SystemInfo) -> dict[str, Any]:
+    return {
+        "ID": info.id,
+        "Containers": info.containers.total,
+        "ContainersRunning": info.containers.running,
+        "ContainersPaused": info.containers.paused,
+        "ContainersStopped": info.containers.stopped,
+        "Images": info.images,
+        "Driver": info.driver,
+        "DriverStatus": [
+            ["Backing Filesystem", info.backing_filesystem],
+            ["Supports d_type", "true"],
+            ["Native Overlay Diff", "true"],
+            ["userxattr", "false"],
+        ],
+        "Plugins": {
+            "Volume": ["local"],
+            "Network": ["bridge", "host", "null"],
+            "Authorization": None,
+            "Log": ["k8s-file"],
+        },
+        "MemoryLimit": True,
+        "SwapLimit": True,
+        "CpuCfsPeriod": True,
+        "CpuCfsQuota": True,
+        "CPUShares": True,
+        "CPUSet": True,
+        "PidsLimit": True,
+        "IPv4Forwarding": True,
+        "Debug": info.debug,
+        "SystemTime": rfc3339_nano(),
+        "LoggingDriver": "k8s-file",
+        "CgroupDriver": info.cgroup_driver,
+        "CgroupVersion": info.cgroup_version,
+        "KernelVersion": info.kernel_version,
+        "OperatingSystem": info.operating_system,
+        "OSVersion": info.os_version,
+        "OSType": "linux",
+        "Architecture": info.architecture,
+        "IndexServerAddress": "https://index.docker.io/v1/",
+        "RegistryConfig": {
+            "InsecureRegistryCIDRs": [r for r in info.insecure_registries if "/" in r],
+            "IndexConfigs": {
+                "docker.io": {
+                    "Name": "docker.io",
+                    "Mirrors": list(info.registry_mirrors),
+                    "Secure": True,
+                    "Official": True,
+                },
+                **{
+                    r: {"Name": r, "Mirrors": [], "Secure": False, "Official": False}
+                    for r in info.insecure_registries
+                    if "/" not in r
+                },
+            },
+            "Mirrors": list(info.registry_mirrors),
+        },
+        "NCPU": info.ncpu,
+        "MemTotal": info.mem_total,
+        "DockerRootDir": info.root_dir,
+        "HttpProxy": "",
+        "HttpsProxy": "",
+        "NoProxy": "",
+        "Name": info.name,
+        "Labels": [],
+        "ExperimentalBuild": False,
+        "ServerVersion": info.server_version,
+        "Runtimes": {r: {"path": r} for r in info.runtimes},
+        "DefaultRuntime": info.default_runtime,
+        "Swarm": {
+            "NodeID": "",
+            "NodeAddr": "",
+            "LocalNodeState": "inactive",
+            "ControlAvailable": False,
+            "Error": "",
+            "RemoteManagers": None,
+        },
+        "LiveRestoreEnabled": True,
+        "Isolation": "",
+        "InitBinary": info.init_binary,
+        "RuncCommit": {"ID": info.runc_version, "Expected": info.runc_version},
+        "InitCommit": {"ID": "", "Expected": ""},
+        "SecurityOptions": list(info.security_options),
+        "Warnings": list(info.warnings) or None,
+    }
+
+
+def version_json(v: VersionInfo) -> dict[str, Any]:
+    return {
+        "Platform": {"Name": "dockyard"},
+        "Components": [{"Name": c.name, "Version": c.version, "Details": dict(c.details)} for c in v.components],
+        "Version": v.version,
+        "ApiVersion": v.api_version,
+        "MinAPIVersion": v.min_api_version,
+        "GitCommit": "",
+        "GoVersion": f"python{v.python_version}",
+        "Os": v.os,
+        "Arch": v.arch,
+        "KernelVersion": v.kernel_version,
+        "BuildTime": "",
+    }
