@@ -18,15 +18,25 @@ from typing import TYPE_CHECKING
 from dockyard.errors import Conflict, InvalidArgument, Unavailable
 from dockyard.network import ipam
 from dockyard.network.firewall import PortRule
+from dockyard.network.options import NetworkOptions
 from dockyard.network.ports import host_port_free
 from dockyard.network.resolv import DnsOptions, ExtraHost
 from dockyard.network.state import NetworkState
-from dockyard.network.types import Attachment, AttachRequest, Driver, Endpoint, Network, PortMapping, PortSpec
+from dockyard.network.types import (
+    Attachment,
+    AttachRequest,
+    Driver,
+    Endpoint,
+    Network,
+    NetworkModeKind,
+    PortMapping,
+    PortSpec,
+)
 
 if TYPE_CHECKING:
     from dockyard.network.manager import NetworkManager
 
-__all__ = ["allocate_ports", "attach"]
+__all__ = ["allocate_ports", "attach", "setup"]
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +177,11 @@ def attach(
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     (str(pm.protocol), pm.host_ip, pm.host_port, container_id, eps[0].id, pm.container_port),
                 )
+        if not eps:
+            m.driver.loopback_up(namespace)
         try:
             lines: list[str] = []
-            if m.firewall.ensure(*m._firewall_state()):
+            if eps and m.firewall.ensure(*m._firewall_state()):
                 log.info("created nftables table inet %s", m.table)
             for net in nets:
                 lines += ensure_bridge_for(m, net)
@@ -184,7 +196,8 @@ def attach(
                     for p in m.state.ports(keys=[(str(p), n) for p, n in keys])
                 ]
                 lines += m.firewall.port_lines(keys, rules)
-            lines += m._docker_user_lines(nets)
+            if eps:
+                lines += m._docker_user_lines(nets)
             m.firewall.apply(lines)
             ids = [e.id for e in eps]
             if ids:
@@ -196,8 +209,6 @@ def attach(
             with contextlib.suppress(Exception):
                 m._teardown(eps, delete_links=True)
             raise
-        if not eps:
-            m.driver.loopback_up(namespace)
         resolv, hosts = m.files(
             container_id, hostname=hostname, domainname=domainname, dns=dns, extra_hosts=extra_hosts
         )
@@ -212,3 +223,44 @@ def attach(
             hosts=hosts,
             netns=str(namespace),
         )
+
+
+def setup(m: NetworkManager, container_id: str, name: str, opts: NetworkOptions) -> Attachment:
+    """Everything the container needs for its network mode (see :meth:`NetworkManager.setup`)."""
+    kind = opts.mode.kind
+    if kind is NetworkModeKind.HOST:
+        resolv, hosts = m.files(
+            container_id,
+            hostname=opts.hostname,
+            domainname=opts.domainname,
+            dns=opts.dns,
+            extra_hosts=opts.extra_hosts,
+            host_network=True,
+        )
+        return Attachment(container_id, (), (), resolv, hosts, "")
+    if kind is NetworkModeKind.CONTAINER:
+        target = opts.mode.name
+        path = m.state.sandbox(target)
+        if path is None:
+            raise InvalidArgument(f"cannot join network of a non running container: {target}")
+        resolv, hosts = m.files(target, hostname=opts.hostname or target[:12])
+        eps = tuple(m.state.endpoints(container_id=target))
+        return Attachment(container_id, eps, tuple(m.state.ports(container_id=target)), resolv, hosts, path)
+    namespace = m.create_namespace(container_id)
+    try:
+        return attach(
+            m,
+            container_id,
+            namespace,
+            opts.requests(),
+            name,
+            opts.ports,
+            opts.hostname,
+            opts.domainname,
+            opts.dns,
+            opts.extra_hosts,
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):
+            m.release(container_id)
+        raise

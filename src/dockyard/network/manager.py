@@ -33,6 +33,7 @@ from dockyard.network.bridge import BridgeDriver
 from dockyard.network.dns import Aardvark, DnsEntry
 from dockyard.network.firewall import BridgeRule, Firewall, PortRule
 from dockyard.network.nft import Nft, open_nft
+from dockyard.network.options import NetworkOptions
 from dockyard.network.resolv import (
     DnsOptions,
     ExtraHost,
@@ -389,6 +390,14 @@ class NetworkManager:
         from dockyard.network.attach import attach
 
         return attach(self, container_id, namespace, requests, name, ports, hostname, domainname, dns, extra_hosts)
+
+    def setup(self, container_id: str, name: str, options: NetworkOptions) -> Attachment:
+        """The network of a new container, by mode: bridge/user networks get a namespace, endpoints and ports;
+        ``none`` a namespace with ``lo`` up; ``host`` nothing but the files; ``container:<id>`` (``id`` resolved
+        by the caller) the other container's namespace path. Undone entirely on failure."""
+        from dockyard.network.attach import setup
+
+        return setup(self, container_id, name, options)
 
     def files(
         self,
