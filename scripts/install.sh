@@ -29,5 +29,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[test]'
+# Byte-compile now: with PYTHONDONTWRITEBYTECODE set, every run would otherwise recompile every module.
+.venv/bin/python -m compileall -q src >/dev/null
 ln -sf "$PWD/.venv/bin/dockyard" /usr/local/bin/dockyard
 echo "== dockyard $(.venv/bin/dockyard --version | awk '{print $3}') installed at /usr/local/bin/dockyard"

@@ -82,9 +82,8 @@ def _force_rmtree(path: Path) -> None:
 def syncfs(path: Path) -> None:
     """syncfs(2) on the filesystem holding ``path``: flush a whole unpacked tree with one call."""
     import ctypes
-    import ctypes.util
 
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         if libc.syncfs(fd) != 0:
