@@ -226,6 +226,10 @@ def _debian_rootfs(suite: str, slim: bool, refresh: bool, say: Callable[[str], N
         cmd.append(f"--aptopt={opt}")
     if slim:
         cmd += [f"--dpkgopt={o}" for o in SLIM_DPKG_OPTS]
+    merged_usr_hook = Path("/usr/share/mmdebstrap/hooks/merged-usr")
+    if suite in ("bookworm", "stable") and merged_usr_hook.is_dir():
+        # merged /usr set up by the hook, as debuerreotype does, instead of the usrmerge package (and perl)
+        cmd.append(f"--hook-dir={merged_usr_hook}")
     cmd += [
         '--customize-hook=rm -f "$1"/etc/hostname "$1"/etc/resolv.conf',
         '--customize-hook=rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/log/*.log',
