@@ -10,7 +10,7 @@ Pure and cheap to import: no I/O and no heavy modules. Typical use::
 ``.dockerignore`` handling (``IgnoreMatcher``) lives here too; the build context itself is ``dockyard.build.context``.
 """
 
-from .convert import Dockerfile, Stage, parse_dockerfile, parse_instruction, parse_trigger
+from .convert import parse_instruction
 from .errors import DockerfileError
 from .gomatch import BadPattern, contains_wildcards
 from .gomatch import clean as go_path_clean
@@ -45,6 +45,7 @@ from .instructions import (
 )
 from .parser import Directive, Heredoc, Node, ParseResult, ParseWarning, parse
 from .shell import Expansion, ExpansionError, ShellLexer, expand, expand_with_matches, expand_words
+from .stages import Dockerfile, Stage, parse_dockerfile, parse_trigger
 
 __all__ = [
     "AddInstruction",
