@@ -218,7 +218,9 @@ class BuildContext:
         matches: list[SourceMatch] = []
         for orig in sources:
             if is_remote_source(orig):
-                raise InvalidArgument(f"{instruction} failed: source can't be a URL for COPY")
+                if instruction == "COPY":
+                    raise InvalidArgument("COPY failed: source can't be a URL for COPY")
+                raise InvalidArgument(f"{instruction} failed: {orig} is a remote source, not a path in the context")
             matches += self._calc(orig, instruction, allow_wildcards=True)
         if not matches:
             raise InvalidArgument(f"{instruction} failed: no source files were specified")

@@ -130,6 +130,8 @@ def test_resolve_errors_use_docker_wording(ctx: BuildContext) -> None:
         assert info.value.message.endswith(f"stat {ignored}: file does not exist")
     with pytest.raises(InvalidArgument, match="source can't be a URL for COPY"):
         ctx.resolve(["https://example.com/x"])
+    with pytest.raises(InvalidArgument, match="is a remote source"):
+        ctx.resolve(["https://example.com/x"], instruction="ADD")
 
 
 def test_excluded_directory_with_reincluded_file(ctx: BuildContext) -> None:

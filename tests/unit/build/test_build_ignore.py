@@ -250,8 +250,8 @@ def test_bad_patterns() -> None:
 
 
 def test_clean_patterns() -> None:
-    matcher = IgnoreMatcher(["docs", "config", "", "  !docs/README.md  "])
-    assert [p.text for p in matcher.patterns] == ["docs", "config", "docs/README.md"]
+    matcher = IgnoreMatcher(["docs", "config", "", "  !docs/README.md  ", "/abs/./x/", "!/y"])
+    assert [p.text for p in matcher.patterns] == ["docs", "config", "docs/README.md", "abs/x", "y"]
     assert matcher.has_exclusions
 
 

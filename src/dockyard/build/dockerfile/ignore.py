@@ -164,6 +164,8 @@ class IgnoreMatcher:
                     raise InvalidArgument('illegal exclusion pattern: "!"')
                 exclusion = True
                 p = p[1:]
+            if len(p) > 1 and p.startswith("/"):  # context paths are relative (ReadAll does this too)
+                p = p[1:]
             try:
                 gomatch.validate(p)
                 compiled.append(_compile(p, exclusion))
