@@ -17,6 +17,7 @@ mtime, ctime), so an unchanged tree is not re-read but a touched file with the s
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import shutil
@@ -382,8 +383,11 @@ def _extract_tar(stream: BinaryIO, root: str) -> None:
 
     is_root = os.geteuid() == 0
     dirs: list[tuple[str, tarfile.TarInfo]] = []
+    head = stream.read(1)
+    if not head:
+        return  # an empty body is an empty context ("Cannot locate specified Dockerfile" comes next)
     try:
-        archive = tarfile.open(fileobj=stream, mode="r|*")  # noqa: SIM115 - closed by the with below
+        archive = tarfile.open(fileobj=_Prefixed(head, stream), mode="r|*")  # noqa: SIM115 - closed by the with below
     except tarfile.TarError as exc:
         raise CorruptContent(f"extract build context: {exc}") from None
     with archive:
@@ -435,6 +439,25 @@ def _extract_tar(stream: BinaryIO, root: str) -> None:
             raise CorruptContent(f"extract build context: {exc}") from None
     for target, member in reversed(dirs):
         _apply_metadata(target, member, is_root)
+
+
+class _Prefixed(io.RawIOBase):
+    """A read-only stream that yields ``head`` and then the rest of ``stream`` (after peeking at it)."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self._head = head
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            head, self._head = self._head, b""
+            if size is None or size < 0:
+                return head + self._stream.read()
+            return head + self._stream.read(max(size - len(head), 0)) if size > len(head) else head
+        return self._stream.read(size)
 
 
 def _apply_metadata(target: str, member: tarfile.TarInfo, is_root: bool) -> None:

@@ -353,3 +353,33 @@ def test_symlink_loop_is_an_error(tmp_path: Path) -> None:
     ctx = BuildContext.from_directory(tmp_path)
     with pytest.raises(InvalidArgument, match="too many links"):
         ctx.resolve(["a"])
+
+
+def test_empty_tar_stream_is_an_empty_context(tmp_path: Path) -> None:
+    with BuildContext.from_tar(io.BytesIO(b""), temp_dir=tmp_path) as ctx:
+        assert list(ctx.walk()) == []
+        with pytest.raises(InvalidArgument, match="Cannot locate specified Dockerfile: Dockerfile"):
+            ctx.read_dockerfile()
+
+
+class _Trickle(io.RawIOBase):
+    """A non-seekable stream returning at most 7 bytes per read, like a chunked HTTP body."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        n = 7 if size is None or size < 0 else min(size, 7)
+        out, self._data = self._data[:n], self._data[n:]
+        return out
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_from_non_seekable_trickling_stream(tmp_path: Path, compress: bool) -> None:
+    data = _tar([_file("Dockerfile", b"FROM a\n"), _file("src/x", b"y" * 5000)], compress=compress).getvalue()
+    with BuildContext.from_tar(_Trickle(data), temp_dir=tmp_path) as ctx:  # type: ignore[arg-type]
+        assert ctx.read_dockerfile() == b"FROM a\n"
+        assert (Path(ctx.root) / "src/x").read_bytes() == b"y" * 5000
