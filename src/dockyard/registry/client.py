@@ -64,8 +64,6 @@ MANIFEST_MEDIA_TYPES: tuple[str, ...] = (
 )
 MAX_MANIFEST_SIZE = 4 << 20
 MAX_BLOB_READ = 32 << 20
-_READ_CHUNK = 256 << 10
-_TRANSIENT = (httpx.ReadError, httpx.RemoteProtocolError, httpx.ReadTimeout, httpx.ConnectError, httpx.WriteError)
 
 _T = TypeVar("_T")
 
@@ -169,6 +167,7 @@ class RegistryClient:
         self._lock = threading.Lock()
         self._index = -1
         self._client: httpx.Client | None = None
+        self._retired: list[httpx.Client] = []
         self._ping: PingResult | None = None
 
     # -- connection ------------------------------------------------------------------------------------------
@@ -182,21 +181,21 @@ class RegistryClient:
 
     @property
     def endpoint(self) -> Endpoint:
-        self._http()
-        return self.endpoints[self._index]
+        return self._http()[1]
 
     def ping(self) -> PingResult:
         self._http()
         assert self._ping is not None
         return self._ping
 
-    def _http(self) -> httpx.Client:
+    def _http(self) -> tuple[httpx.Client, Endpoint]:
         with self._lock:
-            if self._client is not None:
-                return self._client
-            return self._connect(0)
+            if self._client is None:
+                self._connect(0)
+            assert self._client is not None
+            return self._client, self.endpoints[self._index]
 
-    def _connect(self, start: int) -> httpx.Client:
+    def _connect(self, start: int) -> None:
         last: DockyardError | None = None
         for i in range(start, len(self.endpoints)):
             endpoint = self.endpoints[i]
@@ -209,7 +208,7 @@ class RegistryClient:
                 last = exc
                 continue
             self._client, self._index = client, i
-            return client
+            return
         assert last is not None
         raise last
 
@@ -221,16 +220,18 @@ class RegistryClient:
             if not failed.mirror or self._index + 1 >= len(self.endpoints):
                 return False
             if self._client is not None:
-                self._client.close()
+                self._retired.append(self._client)  # other threads may still be reading from it
                 self._client = None
             self._connect(self._index + 1)
             return True
 
     def close(self) -> None:
         with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+            for client in [*self._retired, self._client]:
+                if client is not None:
+                    client.close()
+            self._client = None
+            self._retired = []
 
     def __enter__(self) -> RegistryClient:
         return self
@@ -252,8 +253,7 @@ class RegistryClient:
         stream: bool = False,
         follow_redirects: bool = False,
     ) -> httpx.Response:
-        client = self._http()
-        endpoint = self.endpoints[self._index]
+        client, endpoint = self._http()
         url = path if isinstance(path, httpx.URL) else self._url(endpoint, path)
         request = client.build_request(
             method,
@@ -338,10 +338,9 @@ class RegistryClient:
 
         def op() -> Descriptor:
             response = self._send("HEAD", f"manifests/{ref}", headers={"Accept": ", ".join(accept)})
-            try:
-                check_response(response)
-            except RegistryNotFound as exc:
-                raise self._not_found(ref, exc) from None
+            if response.status_code == 404:  # a HEAD has no error body to quote
+                raise self._not_found(ref, RegistryNotFound("manifest unknown: manifest unknown"))
+            check_response(response)
             digest = _header_digest(response)
             length = response.headers.get("content-length", "")
             if digest is None or not length.isdigit():
@@ -380,8 +379,12 @@ class RegistryClient:
             response = self._send("GET", next_url, params=params if isinstance(next_url, str) else None)
             with closing(response):
                 check_response(response)
-                body = response.json()
-            tags.extend(str(t) for t in (body.get("tags") or []) if isinstance(body, dict))
+                try:
+                    body = response.json()
+                except ValueError as exc:
+                    raise RegistryError(f"tag list of {self.display_name}: invalid JSON: {exc}") from exc
+            listed = body.get("tags") if isinstance(body, dict) else None
+            tags.extend(str(t) for t in listed or [])
             link = response.headers.get("link", "")
             if 'rel="next"' not in link or "<" not in link:
                 return tags
@@ -409,7 +412,9 @@ class RegistryClient:
         """A small blob (an image config) in memory, verified."""
 
         def op() -> bytes:
-            response = self._send("GET", f"blobs/{digest}", stream=True, follow_redirects=True)
+            response = self._send(
+                "GET", f"blobs/{digest}", headers={"Accept-Encoding": "identity"}, stream=True, follow_redirects=True
+            )
             with closing(response):
                 check_response(response)
                 data = self._read_limited(response, max_size, f"blob {digest}")
@@ -428,68 +433,9 @@ class RegistryClient:
         progress: ProgressCallback | None = None,
     ) -> Digest:
         """Download a blob into ``writer`` and commit it (verified); resumes with HTTP Range after a cut."""
-        if writer.expected != digest:
-            raise InvalidArgument(f"fetch blob {digest}: the writer must expect that digest (got {writer.expected})")
-        failures = 0
-        while True:
-            endpoint = self.endpoint
-            try:
-                done = self._fetch_once(digest, writer, size, progress)
-            except (RegistryNotFound, RegistryUnavailable) as exc:
-                if endpoint.mirror and self._fall_back(endpoint):
-                    writer.truncate()
-                    log.info("mirror %s: %s; trying next endpoint", endpoint, exc)
-                    continue
-                raise
-            except _TRANSIENT as exc:
-                failures += 1
-                if failures >= self.retry.attempts:
-                    raise transport_error(exc) from exc
-                log.info("blob %s: %s after %d bytes; resuming", digest.short, exc, writer.offset)
-                self._sleep(self.retry.delay(failures))
-                continue
-            except CorruptContent:
-                writer.abort()
-                raise
-            if done:
-                return writer.commit()
+        from dockyard.registry.download import Download
 
-    def _fetch_once(
-        self, digest: Digest, writer: BlobWriter, size: int | None, progress: ProgressCallback | None
-    ) -> bool:
-        start = writer.offset
-        headers = {}
-        if start:
-            if size is not None and start >= size:
-                return True
-            headers["Range"] = f"bytes={start}-"
-        response = self._send("GET", f"blobs/{digest}", headers=headers, stream=True, follow_redirects=True)
-        with closing(response):
-            if response.status_code == 416 and start:
-                log.info("blob %s: range %d- not satisfiable; starting over", digest.short, start)
-                writer.truncate()
-                return False
-            check_response(response, ok=(200, 206))
-            if response.status_code == 206:
-                content_range = response.headers.get("content-range", "")
-                if not content_range.startswith(f"bytes {start}-"):
-                    log.info("blob %s: unexpected Content-Range %r; starting over", digest.short, content_range)
-                    writer.truncate()
-                    return False
-            elif start:
-                log.info("blob %s: registry ignored the Range request; starting over", digest.short)
-                writer.truncate()
-            total = size
-            if total is None:
-                length = response.headers.get("content-length", "")
-                total = writer.offset + int(length) if length.isdigit() else None
-            if progress is not None:
-                progress(writer.offset, total)
-            for chunk in response.iter_bytes(_READ_CHUNK):
-                writer.write(chunk)
-                if progress is not None:
-                    progress(writer.offset, total)
-        return True
+        return Download(self, digest, writer, size, progress).run()
 
     # -- blobs: writing --------------------------------------------------------------------------------------
 

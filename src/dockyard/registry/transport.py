@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 import logging
 import ssl
 import time
@@ -31,6 +32,7 @@ from dockyard.registry.challenge import Challenge
 from dockyard.registry.endpoints import DEFAULT_CERTS_DIR, Endpoint, tls_context
 from dockyard.registry.errors import (
     RegistryError,
+    RegistryNotFound,
     RegistryUnavailable,
     describe_transport_error,
     error_from_response,
@@ -185,10 +187,19 @@ def check_response(response: httpx.Response, *, ok: tuple[int, ...] = (200,)) ->
     """Raise the registry's error (read from the body) unless the status is one of ``ok``."""
     if response.status_code in ok:
         return
+    if response.request.method == "HEAD":
+        # No body to read: word it from the status alone.
+        generic = {401: "UNAUTHORIZED", 403: "DENIED", 404: "NOT_FOUND", 429: "TOOMANYREQUESTS"}
+        code = generic.get(response.status_code)
+        if code == "NOT_FOUND":
+            missing = RegistryNotFound("not found")
+            missing.status_code = 404
+            raise missing
+        body = json.dumps({"errors": [{"code": code, "message": ""}]}).encode() if code else b""
+        raise error_from_response(response.status_code, body, retry_after=response.headers.get("retry-after"))
     body = b""
-    if response.request.method != "HEAD":
-        with contextlib.suppress(httpx.HTTPError):
-            body = response.read()[: 1 << 20]
+    with contextlib.suppress(httpx.HTTPError):
+        body = response.read()[: 1 << 20]
     raise error_from_response(response.status_code, body, retry_after=response.headers.get("retry-after"))
 
 

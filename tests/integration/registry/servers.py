@@ -82,7 +82,7 @@ class TokenServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.port = self._server.server_address[1]
         self.realm = f"http://127.0.0.1:{self.port}/token"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def _sign(self, account: str, scopes: list[str]) -> str:
@@ -182,6 +182,89 @@ class TokenServer:
 
 
 @dataclass
+class TlsFiles:
+    """A CA, a server certificate for 127.0.0.1 signed by it, and a client CA with one client certificate."""
+
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_ca: Path
+    client_cert: Path
+    client_key: Path
+
+
+def make_tls_files(directory: Path) -> TlsFiles:
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+        return key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+    def build(
+        subject: str,
+        key: ec.EllipticCurvePrivateKey,
+        issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None,
+        *,
+        ca: bool,
+        usage: list[x509.ObjectIdentifier] | None = None,
+        ip: str | None = None,
+    ) -> x509.Certificate:
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(issuer[0].subject if issuer else name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if usage:
+            builder = builder.add_extension(x509.ExtendedKeyUsage(usage), critical=False)
+        if ip:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), critical=False
+            )
+        return builder.sign(issuer[1] if issuer else key, hashes.SHA256())
+
+    def write(path: Path, cert: x509.Certificate) -> Path:
+        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        return path
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = build("dockyard test CA", ca_key, None, ca=True)
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server = build(
+        "127.0.0.1", server_key, (ca, ca_key), ca=False, usage=[ExtendedKeyUsageOID.SERVER_AUTH], ip="127.0.0.1"
+    )
+    client_ca_key = ec.generate_private_key(ec.SECP256R1())
+    client_ca = build("dockyard test client CA", client_ca_key, None, ca=True)
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client = build(
+        "dockyard client", client_key, (client_ca, client_ca_key), ca=False, usage=[ExtendedKeyUsageOID.CLIENT_AUTH]
+    )
+    (directory / "server.key").write_bytes(key_pem(server_key))
+    (directory / "client.key").write_bytes(key_pem(client_key))
+    return TlsFiles(
+        ca=write(directory / "ca.crt", ca),
+        server_cert=write(directory / "server.crt", server),
+        server_key=directory / "server.key",
+        client_ca=write(directory / "client-ca.crt", client_ca),
+        client_cert=write(directory / "client.cert", client),
+        client_key=directory / "client.key",
+    )
+
+
+@dataclass
 class Distribution:
     """A running ``docker-registry``; use :meth:`start` and :meth:`stop` (or the fixtures)."""
 
@@ -190,6 +273,9 @@ class Distribution:
     port: int = 0
     token_server: TokenServer | None = None
     process: subprocess.Popen[bytes] | None = None
+    tls: bool = False
+    require_client_cert: bool = False
+    tls_files: TlsFiles | None = None
 
     @property
     def host(self) -> str:
@@ -197,7 +283,7 @@ class Distribution:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}"
+        return f"{'https' if self.tls else 'http'}://{self.host}"
 
     def _config(self) -> str:
         lines = [
@@ -215,6 +301,13 @@ class Distribution:
             f"  addr: 127.0.0.1:{self.port}",
             f"  secret: {secrets.token_hex(16)}",
         ]
+        if self.tls:
+            if self.tls_files is None:
+                self.tls_files = make_tls_files(self.directory)
+            tf = self.tls_files
+            lines += ["  tls:", f"    certificate: {tf.server_cert}", f"    key: {tf.server_key}"]
+            if self.require_client_cert:
+                lines += ["    clientcas:", f"      - {tf.client_ca}"]
         if self.auth == "htpasswd":
             htpasswd = self.directory / "htpasswd"
             out = subprocess.run(["htpasswd", "-Bbn", USER, PASSWORD], capture_output=True, check=True, text=True)
@@ -246,6 +339,10 @@ class Distribution:
             deadline = time.monotonic() + START_TIMEOUT
             while time.monotonic() < deadline and self.process.poll() is None:
                 try:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                        pass
+                    if self.tls:
+                        return self
                     urllib.request.urlopen(f"{self.url}/v2/", timeout=1).close()
                     return self
                 except urllib.error.HTTPError:
@@ -273,8 +370,8 @@ class Distribution:
 
 
 @contextlib.contextmanager
-def running(auth: str) -> Iterator[Distribution]:
-    registry = Distribution(auth)
+def running(auth: str, *, tls: bool = False, require_client_cert: bool = False) -> Iterator[Distribution]:
+    registry = Distribution(auth, tls=tls, require_client_cert=require_client_cert)
     try:
         yield registry.start()
     finally:
@@ -310,7 +407,7 @@ class FaultyRegistry:
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.host = f"127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def add(self, blob: Blob) -> str:
@@ -376,7 +473,7 @@ class FaultyRegistry:
                 self.end_headers()
                 if self.command == "HEAD":
                     return
-                if blob.cut_after is not None and blob.cuts_left > 0 and start == 0:
+                if blob.cut_after is not None and blob.cuts_left > 0:
                     blob.cuts_left -= 1
                     self.wfile.write(part[: blob.cut_after])
                     self.wfile.flush()

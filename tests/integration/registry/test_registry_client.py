@@ -256,3 +256,37 @@ def test_manifest_digest_mismatch_is_refused(registry: Distribution) -> None:
         c.put_manifest(manifest, MediaType.OCI_MANIFEST, "v1")
         with pytest.raises(CorruptContent):
             c.put_manifest(manifest, MediaType.OCI_MANIFEST, Digest.of(b"other"))
+
+
+def test_docker_hub_pulls_go_through_a_mirror(open_registry: Distribution) -> None:
+    from .servers import free_port
+
+    repo = unique("mirrored").replace("dockyard-test/", "library/")
+    with client(open_registry, repo, push=True) as c:
+        manifest, digest = _image(c)
+        c.put_manifest(manifest, MediaType.OCI_MANIFEST, "latest")
+    dead = f"http://127.0.0.1:{free_port()}"
+    with RegistryClient("docker.io", repo, mirrors=[dead, open_registry.url], retry=FAST) as c:
+        assert c.get_manifest("latest").digest == digest
+        assert c.endpoint.mirror and c.endpoint.base_url == open_registry.url
+
+
+def test_one_client_serves_parallel_transfers(token_registry: Distribution, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    repo = unique("parallel")
+    blobs = [os.urandom(200_000 + i) for i in range(8)]
+    store = LocalContentStore(tmp_path / "blobs", tmp_path / "ingest")
+    with client(token_registry, repo, push=True) as c:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda b: c.upload_blob(Digest.of(b), b), blobs))
+
+        def fetch(data: bytes) -> Digest:
+            d = Digest.of(data)
+            with store.writer(ref=str(d), expected=d, expected_size=len(data)) as w:
+                return c.fetch_blob(d, w, size=len(data))
+
+        with ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(fetch, blobs))
+    assert got == [Digest.of(b) for b in blobs]
+    assert all(store.read(d, verify=True) == b for d, b in zip(got, blobs, strict=True))

@@ -144,3 +144,14 @@ def test_unreachable_registry(store: LocalContentStore) -> None:
     assert info.value.message == (
         f'Get "http://127.0.0.1:{port}/v2/": dial tcp 127.0.0.1:{port}: connect: connection refused'
     )
+
+
+def test_many_cuts_with_progress_in_between_still_finish(faulty: FaultyRegistry, store: LocalContentStore) -> None:
+    data = os.urandom(1_000_000)
+    digest = Digest.parse(faulty.add(Blob(data, cut_after=100_000, cuts_left=7)))
+    with client(faulty, attempts=3) as c:
+        writer = store.writer(ref=str(digest), expected=digest, expected_size=len(data))
+        with writer:
+            c.fetch_blob(digest, writer, size=len(data))
+    assert store.read(digest, verify=True) == data
+    assert len(blob_requests(faulty)) == 8
