@@ -180,6 +180,8 @@ class RegistryAuth(httpx.Auth):
             self._challenges[_origin(request.url)] = new
         if challenges and "authorization" not in request.headers:
             return  # we had nothing to offer last time either
+        if challenges and not any(c.scheme == "bearer" for c in new):
+            return  # the same Basic credentials would only be refused again
         request.headers.pop("authorization", None)
         yield from self._authorize(request, new, fresh=bool(challenges))
         yield request

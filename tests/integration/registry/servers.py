@@ -401,6 +401,7 @@ class FaultyRegistry:
 
     def __init__(self) -> None:
         self.blobs: dict[str, Blob] = {}
+        self.manifests: dict[str, tuple[bytes, str]] = {}  # reference -> (body served, Docker-Content-Digest)
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.always_429 = False
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -447,6 +448,13 @@ class FaultyRegistry:
                     self._send(200, b"{}", {"Docker-Distribution-API-Version": "registry/2.0"})
                     return
                 digest = self.path.rsplit("/", 1)[-1]
+                if "/manifests/" in self.path and digest in registry.manifests:
+                    body, header = registry.manifests[digest]
+                    headers = {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
+                    if header:
+                        headers["Docker-Content-Digest"] = header
+                    self._send(200, body, headers)
+                    return
                 blob = registry.blobs.get(digest)
                 if "/blobs/" not in self.path or blob is None:
                     body = json.dumps({"errors": [{"code": "BLOB_UNKNOWN", "message": "blob unknown to registry"}]})

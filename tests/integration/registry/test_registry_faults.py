@@ -155,3 +155,25 @@ def test_many_cuts_with_progress_in_between_still_finish(faulty: FaultyRegistry,
             c.fetch_blob(digest, writer, size=len(data))
     assert store.read(digest, verify=True) == data
     assert len(blob_requests(faulty)) == 8
+
+
+MANIFEST = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}'
+
+
+def test_tampered_manifest_by_digest_is_refused(faulty: FaultyRegistry) -> None:
+    wanted = Digest.of(MANIFEST)
+    faulty.manifests[str(wanted)] = (MANIFEST.replace(b"[]", b"[ ]"), str(wanted))
+    with client(faulty) as c, pytest.raises(CorruptContent) as info:
+        c.get_manifest(wanted)
+    assert info.value.message == f"manifest verification failed for digest {wanted}"
+
+
+def test_manifest_by_tag_must_match_the_registrys_digest(faulty: FaultyRegistry) -> None:
+    faulty.manifests["v1"] = (MANIFEST, str(Digest.of(b"something else")))
+    faulty.manifests["v2"] = (MANIFEST, str(Digest.of(MANIFEST)))
+    faulty.manifests["v3"] = (MANIFEST, "")
+    with client(faulty) as c:
+        with pytest.raises(CorruptContent, match="manifest verification failed"):
+            c.get_manifest("v1")
+        assert c.get_manifest("v2").digest == Digest.of(MANIFEST)
+        assert c.get_manifest("v3").digest == Digest.of(MANIFEST)  # no header: the digest is what we computed

@@ -296,3 +296,69 @@ def test_credential_helper_shared_with_docker(
     assert json.loads((docker_config / "config.json").read_text()) == {"auths": {host: {}}, "credsStore": "test"}
     out = docker("logout", host)
     assert out.returncode == 0 and keychain.read() == {}
+
+
+def _run_in_pty(args: list[str], answers: list[tuple[bytes, bytes]], env: dict[str, str]) -> tuple[int, bytes]:
+    """Run a command on a new pseudo-terminal, answering each prompt; returns (exit status, everything shown)."""
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the pty is its controlling terminal
+        os.execve(sys.executable, [sys.executable, *args], env)
+    shown = b""
+    pending = list(answers)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+            if pending and shown.endswith(pending[0][0]):
+                os.write(fd, pending.pop(0)[1])
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), shown
+
+
+def test_cli_prompts_on_a_terminal(basic_registry: Distribution, tmp_path: Path, docker_config: Path) -> None:
+    env = {**os.environ, "DOCKYARD_ROOT": str(tmp_path / "root")}
+    code, shown = _run_in_pty(
+        ["-m", "dockyard", "login", basic_registry.host],
+        [(b"Username: ", USER.encode() + b"\n"), (b"Password: ", PASSWORD.encode() + b"\n")],
+        env,
+    )
+    text = shown.decode().replace("\r\n", "\n")
+    assert code == 0, text
+    assert text.startswith("Username: testuser\nPassword: \n")  # the password is not echoed
+    assert PASSWORD not in text
+    assert text.endswith("Login Succeeded\n")
+    assert basic_registry.host in json.loads((docker_config / "config.json").read_text())["auths"]
+    # saved credentials that no longer work: docker says so, then offers the saved user name as the default
+    config = docker_config / "config.json"
+    data = json.loads(config.read_text())
+    data["auths"][basic_registry.host]["auth"] = "dGVzdHVzZXI6c3RhbGU="  # testuser:stale
+    config.write_text(json.dumps(data))
+    code, shown = _run_in_pty(
+        ["-m", "dockyard", "login", basic_registry.host],
+        [(f"Username ({USER}): ".encode(), b"\n"), (b"Password: ", PASSWORD.encode() + b"\n")],
+        env,
+    )
+    text = shown.decode().replace("\r\n", "\n")
+    assert code == 0, text
+    assert text.startswith(
+        f"Authenticating with existing credentials... [Username: {USER}]\n"
+        "To login with a different account, run 'docker logout' followed by 'docker login'\n\n"
+        "Stored credentials invalid or expired\n"
+        f"Username ({USER}): \nPassword: \n"
+    ), text
+    assert text.endswith("Login Succeeded\n")
+    assert json.loads(config.read_text())["auths"][basic_registry.host] == {"auth": "dGVzdHVzZXI6dGVzdHBhc3N3b3Jk"}

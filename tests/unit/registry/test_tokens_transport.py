@@ -224,8 +224,13 @@ def test_basic_flow_and_missing_credentials() -> None:
         n = len(reg.requests)
         assert c.get("http://reg/v2/x/tags/list").status_code == 200
         assert len(reg.requests) == n + 1  # authorized up front
-    with client(reg, RegistryAuth(AuthConfig(username="alice", password="bad"))) as c:
-        assert c.get("http://reg/v2/").status_code == 401  # tried once, no loop
+    bad = RegistryAuth(AuthConfig(username="alice", password="bad"))
+    with client(reg, bad) as c:
+        n = len(reg.requests)
+        assert c.get("http://reg/v2/").status_code == 401  # unauthenticated, then with the credentials: no loop
+        assert len(reg.requests) == n + 2
+        assert c.get("http://reg/v2/x/tags/list").status_code == 401  # known challenge: one request only
+        assert len(reg.requests) == n + 3
     with client(reg, RegistryAuth()) as c, pytest.raises(RegistryUnauthorized) as info:
         c.head("http://reg/v2/x/manifests/latest")
     assert info.value.message == 'Head "http://reg/v2/x/manifests/latest": no basic auth credentials'

@@ -103,11 +103,13 @@ def login_cmd(state: CliState, server: str | None, username: str, password: str,
     from dockyard.engine.distribution import StoredCredentials
     from dockyard.errors import DockyardError, Unauthorized
 
-    try:
-        stored = service.stored_credentials(server)
-    except DockyardError:
-        stored = StoredCredentials(service.server_key(server), "", "")
-    if not username and not password and stored.username and stored.password:
+    stored = StoredCredentials(service.server_key(server), "", "")
+    if not username and not password:  # docker looks at saved credentials only when given neither
+        try:
+            stored = service.stored_credentials(server)
+        except DockyardError:
+            pass
+    if stored.username and stored.password:
         click.echo(f"Authenticating with existing credentials... [Username: {stored.username}]")
         click.echo("To login with a different account, run 'docker logout' followed by 'docker login'\n")
         try:
