@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from dockyard.errors import InvalidArgument
+from dockyard.errors import FailedPrecondition, InvalidArgument
 from dockyard.registry.credhelper import (
     HELPER_PREFIX,
     TOKEN_USERNAME,
@@ -334,7 +334,7 @@ class DockerConfigFile:
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            raise InvalidArgument(f"Error saving credentials: {target}: {exc.strerror}") from exc
+            raise FailedPrecondition(f"write {target}: {exc.strerror}") from exc
         dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(dfd)

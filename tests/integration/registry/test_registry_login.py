@@ -362,3 +362,24 @@ def test_cli_prompts_on_a_terminal(basic_registry: Distribution, tmp_path: Path,
     ), text
     assert text.endswith("Login Succeeded\n")
     assert json.loads(config.read_text())["auths"][basic_registry.host] == {"auth": "dGVzdHVzZXI6dGVzdHBhc3N3b3Jk"}
+
+
+@needs_docker
+def test_helper_that_cannot_store_reports_like_docker(
+    basic_registry: Distribution, tmp_path: Path, docker_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.unit.registry.fake_credhelper import install_helper
+
+    bin_dir = tmp_path / "bin"
+    install_helper(bin_dir, "test")
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DOCKYARD_TEST_KEYCHAIN", str(tmp_path / "keychain.json"))
+    monkeypatch.setenv("DOCKYARD_TEST_KEYCHAIN_FAIL", "store")
+    docker_config.mkdir()
+    (docker_config / "config.json").write_text(json.dumps({"auths": {}, "credsStore": "test"}))
+    ours = dockyard(tmp_path, "login", basic_registry.host, "-u", USER, "--password-stdin", stdin=PASSWORD)
+    theirs = docker("login", basic_registry.host, "-u", USER, "--password-stdin", stdin=PASSWORD)
+    expected = "Error saving credentials: error storing credentials - err: exit status 1, out: `the keychain is locked`"
+    assert ours.returncode == 1 and ours.stderr == expected + "\n"
+    assert theirs.returncode == 1 and theirs.stderr.strip().endswith(expected)
+    assert json.loads((docker_config / "config.json").read_text()) == {"auths": {}, "credsStore": "test"}

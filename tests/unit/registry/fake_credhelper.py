@@ -13,6 +13,9 @@ store_path = os.environ["DOCKYARD_TEST_KEYCHAIN"]
 log_path = store_path + ".log"
 action = sys.argv[1]
 data = sys.stdin.read()
+if os.environ.get("DOCKYARD_TEST_KEYCHAIN_FAIL") == action:
+    print("the keychain is locked")
+    sys.exit(1)
 with open(log_path, "a") as log:
     log.write(json.dumps([action, data]) + "\n")
 try:
