@@ -1,0 +1,187 @@
+"""A thin, synchronous wrapper of the ``runc`` command line.
+
+Every call passes ``--root`` (the state root's ``run/runc``, so tests and users never see each other's
+containers) and ``--log-format json``; failures become dockyard errors in plain words (see ``errors.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from dockyard.errors import Conflict, DockyardError, FailedPrecondition, NotFound
+from dockyard.runtime.errors import clean_runtime_message, translate_runtime_error
+
+__all__ = ["Runc", "RuncState", "RuncStatus"]
+
+log = logging.getLogger(__name__)
+
+# runc's wording when a container is in the wrong state for the verb
+_STATE_CONFLICTS = (
+    "not running",
+    "not paused",
+    "not stopped",
+    "stopped container",
+    "already running",
+    "has stopped",
+    "is paused",
+)
+
+
+class RuncStatus(StrEnum):
+    CREATING = "creating"
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class RuncState:
+    id: str
+    pid: int
+    status: RuncStatus
+    bundle: str
+    created: str
+    annotations: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> RuncState:
+        annotations = data.get("annotations")
+        pid = data.get("pid", 0)
+        return cls(
+            id=str(data.get("id", "")),
+            pid=pid if isinstance(pid, int) else 0,
+            status=RuncStatus(str(data.get("status", "stopped"))),
+            bundle=str(data.get("bundle", "")),
+            created=str(data.get("created", "")),
+            annotations=tuple(sorted((str(k), str(v)) for k, v in annotations.items()))
+            if isinstance(annotations, dict)
+            else (),
+        )
+
+
+def _stderr_message(stderr: bytes) -> str:
+    """The last error runc printed (JSON lines with --log-format json, or plain text)."""
+    message = ""
+    for line in stderr.decode(errors="replace").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            message = line
+            continue
+        if isinstance(entry, dict) and entry.get("level") in ("error", "fatal"):
+            message = str(entry.get("msg", ""))
+    return message
+
+
+class Runc:
+    """``runc --root <root> --log-format json ...``."""
+
+    def __init__(self, root: Path, binary: str = "runc") -> None:
+        self.root = root
+        self.binary = binary
+        self._path: str | None = None
+
+    @property
+    def path(self) -> str:
+        if self._path is None:
+            found = shutil.which(self.binary)
+            if not found:
+                raise FailedPrecondition(
+                    f"runtime: {self.binary} not found in PATH", hint="install runc (apt-get install runc)"
+                )
+            self._path = found
+        return self._path
+
+    def global_args(self) -> list[str]:
+        return [f"--root={self.root}", "--log-format=json"]
+
+    def _run(
+        self, verb: str, container_id: str, args: Sequence[str], *, input: bytes | None = None, timeout: float = 60
+    ) -> bytes:
+        argv = [self.path, *self.global_args(), *args]
+        try:
+            proc = subprocess.run(argv, input=input, capture_output=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise FailedPrecondition(f"{verb} container {container_id}: runc did not answer in {timeout:g}s") from None
+        if proc.returncode != 0:
+            raise self._error(verb, container_id, _stderr_message(proc.stderr) or f"runc exited {proc.returncode}")
+        return proc.stdout
+
+    def _error(self, verb: str, container_id: str, message: str) -> DockyardError:
+        text = clean_runtime_message(message)
+        if "does not exist" in text:
+            return NotFound(f"{verb} container {container_id}: no such container in the runtime")
+        if any(s in text for s in _STATE_CONFLICTS):
+            return Conflict(f"{verb} container {container_id}: {text}")
+        if verb in ("create", "run", "exec", "start"):
+            return translate_runtime_error(message)
+        return FailedPrecondition(f"{verb} container {container_id}: {text}")
+
+    # lifecycle -------------------------------------------------------------------------------------------------
+
+    def create(self, container_id: str, bundle: Path, *, pid_file: Path | None = None) -> None:
+        """``runc create`` with the caller's stdio closed (conmon is the usual way to create; this is for tests)."""
+        args = ["create", "--bundle", str(bundle)]
+        if pid_file:
+            args += ["--pid-file", str(pid_file)]
+        self._run("create", container_id, [*args, container_id])
+
+    def start(self, container_id: str) -> None:
+        self._run("start", container_id, ["start", container_id])
+
+    def state(self, container_id: str) -> RuncState:
+        data = json.loads(self._run("inspect", container_id, ["state", container_id]))
+        return RuncState.from_json(data)
+
+    def containers(self) -> list[RuncState]:
+        out = self._run("list", "", ["list", "--format", "json"])
+        data = json.loads(out) if out.strip() else []
+        return [RuncState.from_json(d) for d in data or []]
+
+    def kill(self, container_id: str, signal: int | str = "SIGTERM", *, all_processes: bool = False) -> None:
+        args = ["kill", *(["--all"] if all_processes else []), container_id, str(signal)]
+        self._run("kill", container_id, args)
+
+    def delete(self, container_id: str, *, force: bool = False) -> None:
+        self._run("delete", container_id, ["delete", *(["--force"] if force else []), container_id])
+
+    def pause(self, container_id: str) -> None:
+        self._run("pause", container_id, ["pause", container_id])
+
+    def resume(self, container_id: str) -> None:
+        self._run("unpause", container_id, ["resume", container_id])
+
+    def exec_detached(self, container_id: str, process: Path, *, pid_file: Path | None = None) -> None:
+        """``runc exec --detach --process <file>`` (no stdio; conmon is the way to exec with I/O)."""
+        args = ["exec", "--detach", "--process", str(process)]
+        if pid_file:
+            args += ["--pid-file", str(pid_file)]
+        self._run("exec", container_id, [*args, container_id])
+
+    def ps(self, container_id: str) -> list[int]:
+        """The host PIDs of the container's processes."""
+        out = json.loads(self._run("top", container_id, ["ps", "--format", "json", container_id]) or b"[]")
+        return [int(p) for p in out or []]
+
+    def events_stats(self, container_id: str) -> dict[str, object]:
+        """``runc events --stats``: one sample of the container's cgroup statistics (runc's JSON ``data``)."""
+        out = json.loads(self._run("stats", container_id, ["events", "--stats", container_id]))
+        data = out.get("data") if isinstance(out, dict) else None
+        return data if isinstance(data, dict) else {}
+
+    def update(self, container_id: str, resources: dict[str, object]) -> None:
+        """``runc update --resources -`` with an OCI ``linux.resources`` object."""
+        self._run(
+            "update", container_id, ["update", "--resources", "-", container_id], input=json.dumps(resources).encode()
+        )
