@@ -1,7 +1,7 @@
 """The import rules of DESIGN.md section 3, checked on every module (including function-level imports).
 
 cli, api -> engine -> build, registry, runtime, network -> store -> oci, errors. ``cli`` may also use
-``api.schemas`` (the JSON shapes Docker clients expect) but never the API server itself.
+``api``: its JSON shapes (``api.schemas``) and, for ``system service``, the server itself.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "network": BASE | {"store", "network"},
     "engine": BASE | {"store", "build", "registry", "runtime", "network", "engine"},
     "api": BASE | {"engine", "api", "store", "registry", "network", "runtime", "build"},
-    "cli": BASE | {"engine", "cli", "api.schemas", "store", "registry", "network", "runtime", "build"},
+    "cli": BASE | {"engine", "cli", "api", "store", "registry", "network", "runtime", "build"},
 }
 
 

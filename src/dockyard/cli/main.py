@@ -136,7 +136,9 @@ def main(argv: list[str] | None = None) -> None:
 
     debug = bool(os.environ.get("DOCKYARD_DEBUG")) or any(a in ("--debug", "-D") for a in (argv or sys.argv[1:]))
     try:
-        cli.main(args=argv, prog_name="dockyard", standalone_mode=False)
+        rc = cli.main(args=argv, prog_name="dockyard", standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)  # ctx.exit(n) returns n when standalone_mode is off
     except click.exceptions.Abort:
         sys.exit(130)
     except click.exceptions.Exit as exc:
