@@ -454,6 +454,6 @@ def apply_changes(config: ImageConfig, changes: Sequence[str]) -> ImageConfig:
     USER, VOLUME, WORKDIR) to an image config, as ``docker import -c`` and ``docker commit -c`` do."""
     if not changes:
         return config
-    from dockyard.build.changes import apply_dockerfile_changes
+    from dockyard.build.imageconfig import apply_dockerfile_changes
 
     return apply_dockerfile_changes(config, changes)
