@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   runc conmon nftables iproute2 aardvark-dns mmdebstrap busybox-static tini catatonit
   docker-registry apache2-utils uidmap ca-certificates python3-venv git
+  docker.io  # the docker CLI for compatibility tests, dockerd for interop tests (never started by default)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
