@@ -8,8 +8,12 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   runc conmon nftables iproute2 aardvark-dns mmdebstrap busybox-static tini catatonit
   docker-registry apache2-utils uidmap ca-certificates python3-venv git
-  docker.io  # the docker CLI for compatibility tests, dockerd for interop tests (never started by default)
 )
+# With --test: what only the tests use. docker.io gives the real docker CLI (compatibility tests drive
+# dockyard's API socket with it) and a dockerd that interop tests start privately; dockyard never needs it.
+if [ "${1:-}" = "--test" ]; then
+  PACKAGES+=(docker.io skopeo)
+fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

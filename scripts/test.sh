@@ -3,7 +3,7 @@
 # ruff, mypy and the whole test suite (unit, integration and compat tests; run as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh
+bash scripts/install.sh --test
 export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== base root filesystems (cached in /var/cache/dockyard/bootstrap)"
