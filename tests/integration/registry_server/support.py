@@ -60,6 +60,10 @@ class ServerProcess:
     process: subprocess.Popen[str] | None = None
     url: str = ""
     output: list[str] = field(default_factory=list)
+    log_path: Path | None = None
+
+    def logs(self) -> str:
+        return self.log_path.read_text() if self.log_path is not None and self.log_path.exists() else ""
 
     @property
     def host(self) -> str:
@@ -68,9 +72,9 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         cmd = [sys.executable, "-m", "dockyard", "registry", "serve", "--addr", "127.0.0.1:0"]
         cmd += ["--storage", str(self.storage), *self.args]
-        self.process = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-        )
+        self.log_path = self.storage.parent / f"{self.storage.name}-server.log"
+        with open(self.log_path, "a") as log:
+            self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
         assert self.process.stdout is not None
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -85,9 +89,8 @@ class ServerProcess:
                     return self
             if self.process.poll() is not None:
                 break
-        err = self.process.stderr.read() if self.process.stderr and self.process.poll() is not None else ""
         self.kill()
-        raise RuntimeError(f"registry did not start: {''.join(self.output)}\n{err}")
+        raise RuntimeError(f"registry did not start: {''.join(self.output)}\n{self.logs()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
         if self.process is None:
@@ -100,9 +103,8 @@ class ServerProcess:
                 self.process.kill()
                 self.process.wait(5)
         code = self.process.returncode
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         self.process = None
         return code
 

@@ -114,25 +114,43 @@ def create_app(config: RegistryConfig) -> web.Application:
     app[STATE] = RegistryState(config, storage, sessions, auth)
     app.on_response_prepare.append(_on_prepare)
     name = "{name:.+}"
-    r = app.router
-    r.add_get("/v2/", listings.base, name="base", allow_head=True)
-    r.add_get("/v2", listings.base, allow_head=True)
-    r.add_get("/v2/_catalog", listings.catalog, name="catalog", allow_head=False)
-    r.add_get(f"/v2/{name}/tags/list", listings.tags_list, name="tags", allow_head=True)
-    r.add_get(f"/v2/{name}/referrers/{{digest}}", listings.referrers, name="referrers", allow_head=False)
-    r.add_route("GET", f"/v2/{name}/manifests/{{reference}}", manifests.get_manifest, name="manifest")
-    r.add_route("HEAD", f"/v2/{name}/manifests/{{reference}}", manifests.get_manifest)
-    r.add_route("PUT", f"/v2/{name}/manifests/{{reference}}", manifests.put_manifest)
-    r.add_route("DELETE", f"/v2/{name}/manifests/{{reference}}", manifests.delete_manifest)
-    r.add_route("POST", f"/v2/{name}/blobs/uploads/", uploads.start_upload, name="uploads")
-    r.add_route("GET", f"/v2/{name}/blobs/uploads/{{uuid}}", uploads.upload_status, name="upload")
-    r.add_route("PATCH", f"/v2/{name}/blobs/uploads/{{uuid}}", uploads.patch_upload)
-    r.add_route("PUT", f"/v2/{name}/blobs/uploads/{{uuid}}", uploads.finish_upload)
-    r.add_route("DELETE", f"/v2/{name}/blobs/uploads/{{uuid}}", uploads.cancel_upload)
-    r.add_route("GET", f"/v2/{name}/blobs/{{digest}}", blobs.get_blob, name="blob")
-    r.add_route("HEAD", f"/v2/{name}/blobs/{{digest}}", blobs.get_blob)
-    r.add_route("DELETE", f"/v2/{name}/blobs/{{digest}}", blobs.delete_blob)
+    table: list[tuple[str, str, dict[str, Handler]]] = [
+        ("base", "/v2/", {"GET": listings.base, "HEAD": listings.base}),
+        ("base-noslash", "/v2", {"GET": listings.base, "HEAD": listings.base}),
+        ("catalog", "/v2/_catalog", {"GET": listings.catalog}),
+        ("tags", f"/v2/{name}/tags/list", {"GET": listings.tags_list, "HEAD": listings.tags_list}),
+        ("referrers", f"/v2/{name}/referrers/{{digest}}", {"GET": listings.referrers}),
+        (
+            "manifest",
+            f"/v2/{name}/manifests/{{reference}}",
+            {
+                "GET": manifests.get_manifest,
+                "HEAD": manifests.get_manifest,
+                "PUT": manifests.put_manifest,
+                "DELETE": manifests.delete_manifest,
+            },
+        ),
+        ("uploads", f"/v2/{name}/blobs/uploads/", {"POST": uploads.start_upload}),
+        (
+            "upload",
+            f"/v2/{name}/blobs/uploads/{{uuid}}",
+            {
+                "GET": uploads.upload_status,
+                "PATCH": uploads.patch_upload,
+                "PUT": uploads.finish_upload,
+                "DELETE": uploads.cancel_upload,
+            },
+        ),
+        (
+            "blob",
+            f"/v2/{name}/blobs/{{digest}}",
+            {"GET": blobs.get_blob, "HEAD": blobs.get_blob, "DELETE": blobs.delete_blob},
+        ),
+    ]
     if signer is not None:
-        r.add_get("/token", token.get_token, name="token", allow_head=False)
-        r.add_post("/token", token.post_token)
+        table.append(("token", "/token", {"GET": token.get_token, "POST": token.post_token}))
+    for route_name, path, handlers in table:
+        resource = app.router.add_resource(path, name=route_name)
+        for method, handler in handlers.items():
+            resource.add_route(method, handler)
     return app
