@@ -53,6 +53,7 @@ class _Unverifiable(Exception):
 def resolve_in_root(root: Path, path: str, mounts: Sequence[str] = ()) -> Path | None:
     """The host path of container path ``path`` with every symlink resolved inside ``root``; None if missing.
     Raises _Unverifiable when the path crosses one of ``mounts`` (container paths the rootfs does not show)."""
+
     def under_mount(p: str) -> bool:
         return any(p == m or p.startswith(m.rstrip("/") + "/") for m in mounts)
 
