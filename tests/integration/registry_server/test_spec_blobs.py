@@ -142,6 +142,27 @@ def test_malformed_digests(http: httpx.Client) -> None:
     assert errors(http.put(location, content=b"a")) == ["DIGEST_INVALID"]  # no ?digest=
 
 
+def test_last_chunk_with_put(http: httpx.Client) -> None:
+    repo, data = unique(), os.urandom(100_000)
+    location = http.post(f"/v2/{repo}/blobs/uploads/").headers["Location"]
+    location = http.patch(location, content=data[:60_000], headers={"Content-Range": "0-59999"}).headers["Location"]
+    bad = http.put(location, params={"digest": sha(data)}, content=data[60_000:], headers={"Content-Range": "0-39999"})
+    assert bad.status_code == 416 and errors(bad) == ["RANGE_INVALID"]
+    r = http.put(
+        location, params={"digest": sha(data)}, content=data[60_000:], headers={"Content-Range": "60000-99999"}
+    )
+    assert r.status_code == 201
+    assert http.get(f"/v2/{repo}/blobs/{sha(data)}").content == data
+
+
+def test_empty_blob(http: httpx.Client) -> None:
+    repo = unique()
+    location = http.post(f"/v2/{repo}/blobs/uploads/").headers["Location"]
+    assert http.put(location, params={"digest": sha(b"")}).status_code == 201
+    r = http.get(f"/v2/{repo}/blobs/{sha(b'')}")
+    assert r.status_code == 200 and r.content == b"" and r.headers["Docker-Content-Digest"] == sha(b"")
+
+
 def test_size_mismatch_on_put(http: httpx.Client) -> None:
     repo = unique()
     location = http.post(f"/v2/{repo}/blobs/uploads/").headers["Location"]

@@ -114,27 +114,33 @@ async def upload_status(request: web.Request) -> web.Response:
     return empty(204, _progress_headers(name, session))
 
 
+def _expected_length(request: web.Request, name: str, session: UploadSession) -> int | None:
+    """The body length a request announces; a ``Content-Range`` must start where the upload stands (else 416)."""
+    expected: int | None = request.content_length
+    content_range = request.headers.get("Content-Range")
+    if not content_range:
+        return expected
+    m = _CONTENT_RANGE.match(content_range.strip())
+    if not m:
+        raise SpecError(ErrorCode.RANGE_INVALID, detail=f"malformed Content-Range {content_range!r}")
+    start, end = int(m.group(1)), int(m.group(2))
+    length = end - start + 1
+    if start != session.size or end < start or (expected is not None and expected != length):
+        raise SpecError(
+            ErrorCode.RANGE_INVALID,
+            detail={"offset": session.size, "range": content_range},
+            headers=_progress_headers(name, session),
+        )
+    return length
+
+
 async def patch_upload(request: web.Request) -> web.Response:
     st = state(request)
     name = repository(request)
     session = _session(request, name)
     async with session.lock:
         await _ready(session)
-        expected: int | None = request.content_length
-        content_range = request.headers.get("Content-Range")
-        if content_range:
-            m = _CONTENT_RANGE.match(content_range.strip())
-            if not m:
-                raise SpecError(ErrorCode.RANGE_INVALID, detail=f"malformed Content-Range {content_range!r}")
-            start, end = int(m.group(1)), int(m.group(2))
-            length = end - start + 1
-            if start != session.size or end < start or (expected is not None and expected != length):
-                raise SpecError(
-                    ErrorCode.RANGE_INVALID,
-                    detail={"offset": session.size, "range": content_range},
-                    headers=_progress_headers(name, session),
-                )
-            expected = length
+        expected = _expected_length(request, name, session)
         await st.uploads.receive(session, _body(request), expected=expected)
     return empty(202, _progress_headers(name, session))
 
@@ -150,7 +156,8 @@ async def finish_upload(request: web.Request) -> web.Response:
     async with session.lock:
         await _ready(session)
         if request.content_length or request.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            await st.uploads.receive(session, _body(request), expected=request.content_length)
+            expected = _expected_length(request, name, session)
+            await st.uploads.receive(session, _body(request), expected=expected)
         await asyncio.to_thread(st.uploads.commit, session, digest)
     log.info("blob %s stored in %s (%d bytes)", digest, name, session.size)
     return _created(name, digest)
