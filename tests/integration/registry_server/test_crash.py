@@ -84,3 +84,23 @@ def test_a_second_server_on_the_same_storage_is_refused(tmp_path: Path) -> None:
             pass
         with client(first.url) as c:
             assert c.get("/v2/").status_code == 200
+
+
+def test_sigterm_lets_downloads_in_flight_finish(tmp_path: Path) -> None:
+    storage = tmp_path / "storage"
+    repo, data = unique(), os.urandom(40 << 20)
+    with server_process(storage, "--allow-anonymous-push") as server:
+        with client(server.url) as c:
+            location = c.post(f"/v2/{repo}/blobs/uploads/").headers["Location"]
+            assert c.put(location, params={"digest": sha(data)}, content=data).status_code == 201
+            received = bytearray()
+            with c.stream("GET", f"/v2/{repo}/blobs/{sha(data)}") as response:
+                chunks = response.iter_bytes(1 << 20)
+                received += next(chunks)
+                assert server.process is not None
+                server.process.send_signal(signal.SIGTERM)
+                time.sleep(0.3)
+                for chunk in chunks:
+                    received += chunk
+            assert bytes(received) == data
+        assert server.stop(timeout=20) == 0
