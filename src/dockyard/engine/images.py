@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound
 from dockyard.oci.digest import Digest
-from dockyard.oci.image import ImageConfig, parse_image_config
-from dockyard.oci.manifest import Manifest
 from dockyard.oci.reference import Reference, is_short_id_candidate, parse_reference
 from dockyard.store.images import ImageRecord
 
 if TYPE_CHECKING:
     from dockyard.engine import Engine
+    from dockyard.oci.image import ImageConfig
+    from dockyard.oci.manifest import Manifest
     from dockyard.store import Store
 
 __all__ = [
@@ -187,6 +187,9 @@ class ImageService:
         return True
 
     def load(self, record: ImageRecord) -> Image:
+        from dockyard.oci.image import parse_image_config
+        from dockyard.oci.manifest import Manifest
+
         content = self.store.content
         config_bytes = content.read(record.id)
         manifest = Manifest.parse(content.read(record.manifest_digest))

@@ -1,22 +1,43 @@
 """The local store: content-addressed blobs, unpacked layers, active snapshots and image records.
 
-``Store.open(layout)`` creates what is missing, opens the database and applies the store's migrations.
+``Store.open(layout)`` creates what is missing, opens the database and applies the store's migrations. Names
+are imported on first use (PEP 562), so ``from dockyard.store import Store`` stays cheap.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from dockyard.settings import Layout
-from dockyard.store.content import ContentWriter, LocalContentStore
-from dockyard.store.db import Database, open_database
-from dockyard.store.gc import GcReport, collect
-from dockyard.store.images import ImageRecord, ImageStore
-from dockyard.store.layers import Layer, LayerStore
-from dockyard.store.leases import Lease, LeaseKind, pid_alive
-from dockyard.store.schema import MIGRATIONS
-from dockyard.store.snapshots import ActiveSnapshot, OverlaySnapshotter
-from dockyard.store.unpack import UnpackResult, unpack_layer
+if TYPE_CHECKING:
+    from dockyard.store.content import ContentWriter, LocalContentStore
+    from dockyard.store.db import Database, open_database
+    from dockyard.store.gc import GcReport
+    from dockyard.store.images import ImageRecord, ImageStore
+    from dockyard.store.layers import Layer, LayerStore
+    from dockyard.store.leases import Lease, LeaseKind
+    from dockyard.store.snapshots import ActiveSnapshot, OverlaySnapshotter
+    from dockyard.store.store import Store
+    from dockyard.store.unpack import UnpackResult, unpack_layer
+
+_WHERE = {
+    "ActiveSnapshot": "snapshots",
+    "ContentWriter": "content",
+    "Database": "db",
+    "GcReport": "gc",
+    "ImageRecord": "images",
+    "ImageStore": "images",
+    "Layer": "layers",
+    "LayerStore": "layers",
+    "Lease": "leases",
+    "LeaseKind": "leases",
+    "LocalContentStore": "content",
+    "OverlaySnapshotter": "snapshots",
+    "Store": "store",
+    "UnpackResult": "unpack",
+    "open_database": "db",
+    "unpack_layer": "unpack",
+}
 
 __all__ = [
     "ActiveSnapshot",
@@ -38,42 +59,8 @@ __all__ = [
 ]
 
 
-@dataclass
-class Store:
-    layout: Layout
-    db: Database
-    content: LocalContentStore
-    layers: LayerStore
-    snapshots: OverlaySnapshotter
-    images: ImageStore
-
-    @classmethod
-    def open(cls, layout: Layout) -> Store:
-        layout.root.mkdir(parents=True, exist_ok=True)
-        db = open_database(layout.db)
-        db.ensure_schema("store", MIGRATIONS)
-        content = LocalContentStore(layout.blobs, layout.ingest)
-        layers = LayerStore(layout.layers, db)
-        return cls(
-            layout=layout,
-            db=db,
-            content=content,
-            layers=layers,
-            snapshots=OverlaySnapshotter(layers, db),
-            images=ImageStore(db, content),
-        )
-
-    def lease(self) -> Lease:
-        return Lease(self.db)
-
-    def gc(self) -> GcReport:
-        return collect(self.db, self.content, self.layers)
-
-    def recover(self) -> GcReport:
-        """Clean up after killed processes: their ingests, unpacks, leases and what only those held."""
-        self.content.clean_ingest()
-        self.layers.clean_leftovers(pid_alive)
-        stale = self.db.query("SELECT id, pid FROM leases")
-        if any(not pid_alive(int(r["pid"])) for r in stale):
-            return self.gc()
-        return GcReport(0, 0, 0)
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(name)
+    return getattr(import_module(f"dockyard.store.{module}"), name)

@@ -184,14 +184,13 @@ async def load(request: web.Request) -> web.StreamResponse:
     with os.fdopen(fd, "wb") as f:
         async for chunk in request.content.iter_chunked(1 << 20):
             f.write(chunk)
-    quiet = flag(request, "quiet")
     stream = JsonStream(request)
 
     def work() -> None:
+        # quiet=1 (what the CLI sends when stdout is not a terminal) hides progress, never the result lines
         try:
             for line in load_images(engine, path):
-                if not quiet:
-                    stream.send_threadsafe({"stream": line + "\n"})
+                stream.send_threadsafe({"stream": line + "\n"})
         finally:
             os.unlink(path)
 
