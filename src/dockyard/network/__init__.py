@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dockyard.network.options import NetworkOptions
 from dockyard.network.ports import (
     exposed_port_specs,
     format_port_lines,
@@ -50,6 +51,7 @@ __all__ = [
     "NetworkManager",
     "NetworkMode",
     "NetworkModeKind",
+    "NetworkOptions",
     "PortMapping",
     "PortSpec",
     "Protocol",

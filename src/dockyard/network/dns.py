@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -109,16 +110,20 @@ class Aardvark:
 
     def _start(self) -> None:
         (self.config_dir / PID_FILE).unlink(missing_ok=True)
-        proc = subprocess.run(
-            [str(self.binary), "--config", str(self.config_dir), "-p", str(self.port), "run"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            check=False,
-            timeout=10,
-        )
-        if proc.returncode != 0:
-            raise FailedPrecondition(f"dns: aardvark-dns failed to start: {proc.stderr.decode().strip()}")
+        # The server daemonizes and keeps the inherited descriptors: never give it a pipe we would wait on.
+        with tempfile.TemporaryFile() as err:
+            proc = subprocess.run(
+                [str(self.binary), "--config", str(self.config_dir), "-p", str(self.port), "run"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                check=False,
+                timeout=10,
+            )
+            if proc.returncode != 0:
+                err.seek(0)
+                message = err.read().decode(errors="replace").strip()
+                raise FailedPrecondition(f"dns: aardvark-dns failed to start: {message}")
         deadline = time.monotonic() + 2
         while self.pid() is None and time.monotonic() < deadline:
             time.sleep(0.002)

@@ -97,6 +97,7 @@ class NetworkManager:
         self._thread_lock = threading.RLock()
         self._depth = 0
         self._lock_fd: int | None = None
+        self._host_fd: int | None = None
 
     def close(self) -> None:
         self.driver.close()
@@ -168,6 +169,9 @@ class NetworkManager:
     @contextlib.contextmanager
     def _host_lock(self) -> Iterator[None]:
         """Serialize subnet choice across state roots on this host (their bridges share one routing table)."""
+        if self._host_fd is not None:
+            yield  # re-entrant: this manager holds it already
+            return
         try:
             HOST_LOCK.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(HOST_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -176,8 +180,10 @@ class NetworkManager:
             return
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            self._host_fd = fd
             yield
         finally:
+            self._host_fd = None
             os.close(fd)
 
     def default_network(self) -> Network:
