@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from dockyard.errors import Conflict
-from dockyard.network import AttachRequest, NetworkOptions, parse_port_specs
+from dockyard.network import AttachRequest, NetworkOptions
 from dockyard.network.manager import NetworkManager
-
 from tests.integration.network.conftest import (
     HTTP_SERVER,
     UDP_ECHO,
@@ -43,7 +42,7 @@ def test_container_gets_address_route_and_outbound_nat(manager: NetworkManager) 
     assert ep.cidr in addr
     assert f"default via {ep.gateway} dev eth0" in nsexec(att.netns, "ip", "route").stdout
     assert "UP" in nsexec(att.netns, "ip", "-o", "link", "show", "lo").stdout
-    assert open("/proc/sys/net/ipv4/ip_forward").read().strip() == "1"
+    assert Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() == "1"
     # The container reaches Debian's archive through the host's resolver (resolv.conf content given to the
     # container service) and the masquerade rule.
     assert "nameserver 127." not in att.resolv_conf

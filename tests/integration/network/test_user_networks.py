@@ -96,16 +96,16 @@ def test_connect_and_disconnect_running_container(manager: NetworkManager) -> No
 
 def test_network_removal_errors_and_cleanup(manager: NetworkManager) -> None:
     net = manager.create_network(NetworkCreate("n1", labels={"a": "b"}))
-    with pytest.raises(Conflict, match="^network with name n1 already exists$"):
+    with pytest.raises(Conflict, match=r"^network with name n1 already exists$"):
         manager.create_network(NetworkCreate("n1"))
-    with pytest.raises(Conflict, match="^Pool overlaps with other one on this address space$"):
+    with pytest.raises(Conflict, match=r"^Pool overlaps with other one on this address space$"):
         manager.create_network(NetworkCreate("n2", subnet=net.ipam[0].subnet))
     cid = _cid()
     manager.setup(cid, "c", NetworkOptions.from_cli(network="n1"))
     with pytest.raises(Conflict) as info:
         manager.delete_network("n1")
     assert info.value.message == f"error while removing network: network n1 id {net.id} has active endpoints"
-    with pytest.raises(NotFound, match="^network nope not found$"):
+    with pytest.raises(NotFound, match=r"^network nope not found$"):
         manager.delete_network("nope")
     manager.release(cid)
     assert net.bridge in links()
