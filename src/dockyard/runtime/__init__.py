@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from dockyard.runtime.runc import Runc, RuncState, RuncStatus
     from dockyard.runtime.runtime import ContainerState, ContainerStatus, RuncRuntime, Runtime, parse_signal
     from dockyard.runtime.spec import build_spec
+    from dockyard.runtime.terminal import raw_terminal, terminal_size
     from dockyard.runtime.top import TopResult
 
 __all__ = [
@@ -103,8 +104,10 @@ __all__ = [
     "parse_ulimit",
     "parse_volume",
     "pump",
+    "raw_terminal",
     "read_log",
     "read_stats",
+    "terminal_size",
     "write_bundle",
     "write_etc_files",
 ]
@@ -152,6 +155,8 @@ _LAZY = {
     "Runtime": "runtime",
     "parse_signal": "runtime",
     "build_spec": "spec",
+    "raw_terminal": "terminal",
+    "terminal_size": "terminal",
     "TopResult": "top",
 }
 

@@ -19,7 +19,7 @@ import os
 import shutil
 import socket
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockyard.errors import FailedPrecondition, InvalidArgument
@@ -51,6 +51,9 @@ class MonitorOptions:
 class Created:
     pid: int  # the container's init process on the host
     monitor_pid: int  # conmon
+    # conmon's end of the sync pipe stays open until the exit code is written (it closes it before running the
+    # exit command): EOF here is the cheapest "the container is done" signal for the process that created it.
+    sync: socket.socket | None = field(default=None, compare=False, repr=False)
 
 
 def _read_message(sock: socket.socket, timeout: float | None, what: str) -> dict[str, object] | None:
@@ -240,14 +243,18 @@ class Conmon:
         parent_sync, child_sync = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         child_start, parent_start = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         what = f"create container {container_id}"
-        with parent_sync, parent_start:
-            parent_start.send(b"\0")  # buffered until conmon reads it
-            monitor_pid = self._spawn(args, {"_OCI_SYNCPIPE": child_sync, "_OCI_STARTPIPE": child_start}, what)
-            message = _read_message(parent_sync, timeout, what)
-        if message is None or _data(message) <= 0:
-            detail = last_runtime_error(bundle.runtime_log, since=log_offset) or (message or {}).get("message")
-            raise translate_runtime_error(str(detail or "conmon exited before the container was created"))
-        return Created(pid=_data(message), monitor_pid=monitor_pid)
+        try:
+            with parent_start:
+                parent_start.send(b"\0")  # buffered until conmon reads it
+                monitor_pid = self._spawn(args, {"_OCI_SYNCPIPE": child_sync, "_OCI_STARTPIPE": child_start}, what)
+                message = _read_message(parent_sync, timeout, what)
+            if message is None or _data(message) <= 0:
+                detail = last_runtime_error(bundle.runtime_log, since=log_offset) or (message or {}).get("message")
+                raise translate_runtime_error(str(detail or "conmon exited before the container was created"))
+        except BaseException:
+            parent_sync.close()
+            raise
+        return Created(pid=_data(message), monitor_pid=monitor_pid, sync=parent_sync)
 
     @staticmethod
     def _exit_command_args(command: tuple[str, ...], delay: int | None) -> list[str]:

@@ -140,6 +140,33 @@ class Runc:
     def start(self, container_id: str) -> None:
         self._run("start", container_id, ["start", container_id])
 
+    def run(
+        self,
+        container_id: str,
+        bundle: Path,
+        *,
+        stdin: int | None = None,
+        stdout: int | None = None,
+        stderr: int | None = None,
+        timeout: float | None = None,
+    ) -> int:
+        """``runc run`` in the foreground with the given fds as the container's stdio (no monitor, no log: for
+        short helper containers). The container's exit code; runc removes the container afterwards."""
+        argv = [self.path, *self.global_args(), "run", "--bundle", str(bundle), container_id]
+        proc = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL if stdin is None else stdin,
+            stdout=subprocess.DEVNULL if stdout is None else stdout,
+            stderr=subprocess.PIPE if stderr is None else stderr,
+            timeout=timeout,
+            check=False,
+        )
+        if proc.returncode != 0 and proc.stderr:
+            message = _stderr_message(proc.stderr)
+            if "runc run failed" in message:
+                raise self._error("run", container_id, message)
+        return proc.returncode
+
     def state(self, container_id: str) -> RuncState:
         data = json.loads(self._run("inspect", container_id, ["state", container_id]))
         return RuncState.from_json(data)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal as signals
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -110,6 +111,7 @@ class RuncRuntime:
         self.runc = Runc(state_root / "run" / "runc", runc)
         self.exits_dir = state_root / "run" / "exits"
         self.monitor = Conmon(self.runc, self.exits_dir, conmon)
+        self._sync: dict[str, socket.socket] = {}  # containers this process created: conmon's sync pipes
 
     # lifecycle -------------------------------------------------------------------------------------------------
 
@@ -120,7 +122,18 @@ class RuncRuntime:
         up in the root filesystem first, so a missing or foreign binary fails in plain words before runc runs."""
         if check:
             self.check_command(bundle)
-        return self.monitor.create(container_id, bundle, opts)
+        created = self.monitor.create(container_id, bundle, opts)
+        if created.sync is not None:
+            self.forget(container_id)
+            self._sync[container_id] = created.sync
+        return created
+
+    def forget(self, container_id: str) -> None:
+        """Drop what this process holds for a container it created (conmon's sync pipe); ``wait`` and ``delete``
+        do it, a long-lived caller that does neither for a container should."""
+        sync = self._sync.pop(container_id, None)
+        if sync is not None:
+            sync.close()
 
     def check_command(self, bundle: Bundle) -> None:
         config = bundle.load_config()
@@ -161,10 +174,25 @@ class RuncRuntime:
 
     def wait(self, container_id: str, bundle: Bundle, timeout: float | None = None) -> int | None:
         """Block until the container exits; its exit code (None: timeout, or the monitor died without one).
-        No polling: inotify on the exits directory and a pidfd on the monitor."""
+        No polling: conmon's sync pipe when this process created the container, else inotify on the exits
+        directory and a pidfd on the monitor."""
         code = self.exit_code(container_id, bundle)
         if code is not None:
             return code
+        sync = self._sync.get(container_id)
+        if sync is not None:
+            if not wait_readable([sync.fileno()], timeout):
+                return None
+            try:
+                while sync.recv(4096):  # EOF: conmon wrote the exit code (or died)
+                    pass
+            except OSError:
+                pass
+            self.forget(container_id)
+            return self.exit_code(container_id, bundle)
+        return self._wait_inotify(container_id, bundle, timeout)
+
+    def _wait_inotify(self, container_id: str, bundle: Bundle, timeout: float | None) -> int | None:
         self.exits_dir.mkdir(parents=True, exist_ok=True)
         with Inotify() as ino:
             ino.watch(self.exits_dir, IN_MOVED_TO | IN_CLOSE_WRITE)
@@ -210,6 +238,7 @@ class RuncRuntime:
 
     def delete(self, container_id: str, *, force: bool = False) -> None:
         """Remove the container from runc (and its cgroups); ``force`` kills a running one first."""
+        self.forget(container_id)
         self.runc.delete(container_id, force=force)
 
     def pause(self, container_id: str) -> None:

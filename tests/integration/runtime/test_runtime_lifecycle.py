@@ -102,12 +102,12 @@ def test_detached_container_outlives_its_creator(harness: Harness, tmp_path: Pat
     assert state.status is ContainerStatus.RUNNING and state.monitor_pid == monitor_pid
     (harness.rootfs / "tmp" / "go").write_text("go\n")  # let it finish
     assert harness.runtime.wait(spec.id, bundle, 10) == 5
-    assert (harness.root / "run" / "exits" / spec.id).read_text() == "5"
-    assert bundle.exit_file.read_text() == "5"
-    fd = pidfd(monitor_pid)  # conmon runs the exit command, then exits
+    fd = pidfd(monitor_pid)  # conmon writes the exit files, runs the exit command, then exits
     if fd is not None:
         assert wait_readable([fd], 10)
         os.close(fd)
+    assert (harness.root / "run" / "exits" / spec.id).read_text() == "5"
+    assert bundle.exit_file.read_text() == "5"
     assert marker.read_text() == "5"
     assert [e.data for e in harness.runtime.logs(bundle)] == [b"finishing\n"]
     state = harness.runtime.state(spec.id, bundle)

@@ -60,3 +60,25 @@ def test_create_start_wait_is_fast(harness: Harness) -> None:
         assert code == 0
         harness.runtime.delete(spec.id)
     assert min(timings) < 0.5, timings
+
+
+def test_runc_run_in_the_foreground(harness: Harness) -> None:
+    """runc run without a monitor (short helper containers): stdio are the caller's fds."""
+    import os
+
+    spec = harness.spec("sh", "-c", "cat; echo err >&2; exit 6")
+    bundle = harness.bundle(spec)
+    stdin_r, stdin_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    os.write(stdin_w, b"through runc\n")
+    os.close(stdin_w)
+    code = harness.runtime.runc.run(spec.id, bundle.path, stdin=stdin_r, stdout=out_w, stderr=err_w, timeout=30)
+    for fd in (stdin_r, out_w, err_w):
+        os.close(fd)
+    assert code == 6
+    assert os.read(out_r, 100) == b"through runc\n"
+    assert os.read(err_r, 100) == b"err\n"
+    os.close(out_r)
+    os.close(err_r)
+    assert harness.runtime.runc.containers() == []

@@ -179,6 +179,8 @@ def test_privileged_and_cap_changes(harness: Harness) -> None:
     mounts = harness.run("grep", " /sys", "/proc/mounts", security=SecurityOptions(privileged=True)).stdout.decode()
     assert re.search(r"^sysfs /sys sysfs rw,", mounts, re.M)  # writable /sys and cgroups for --privileged
     assert not re.search(r" /sys/fs/cgroup\S* cgroup ro,", mounts)
+    devices = harness.run("ls", "/dev", security=SecurityOptions(privileged=True)).stdout.split()
+    assert len(devices) > len(harness.run("ls", "/dev").stdout.split())  # the host's devices
     dropped = status_fields(harness.run("cat", "/proc/self/status", security=SecurityOptions(
         cap_drop=("ALL",), cap_add=("NET_ADMIN",))).stdout.decode())  # fmt: skip
     assert dropped["CapBnd"] == f"{cap_mask(['CAP_NET_ADMIN']):016x}"

@@ -70,3 +70,33 @@ def test_host_resolv_conf_path(tmp_path: Path) -> None:
     assert host_resolv_conf_path(etc) == etc
     etc.write_text("nameserver 127.0.0.53\noptions edns0\n")
     assert host_resolv_conf_path(etc) in (etc, Path("/run/systemd/resolve/resolv.conf"))
+
+
+def test_raw_terminal_and_size() -> None:
+    import fcntl
+    import os
+    import struct
+    import termios
+
+    from dockyard.runtime.terminal import raw_terminal, terminal_size
+
+    master, slave = os.openpty()
+    try:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
+        assert terminal_size(slave) == (33, 111)
+        before = termios.tcgetattr(slave)
+        assert before[3] & termios.ECHO
+        with raw_terminal(slave):
+            raw = termios.tcgetattr(slave)
+            assert not raw[3] & (termios.ECHO | termios.ICANON | termios.ISIG)
+            assert not raw[1] & termios.OPOST
+        assert termios.tcgetattr(slave) == before
+        r, w = os.pipe()
+        with raw_terminal(r):  # not a terminal: nothing to do
+            pass
+        assert terminal_size(r) is None
+        os.close(r)
+        os.close(w)
+    finally:
+        os.close(master)
+        os.close(slave)
