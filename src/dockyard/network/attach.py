@@ -200,9 +200,11 @@ def attach(
                 lines += m._docker_user_lines(nets)
             m.firewall.apply(lines)
             ids = [e.id for e in eps]
-            if ids:
-                with m.db.transaction() as conn:
-                    conn.execute(f"UPDATE endpoints SET state = 'active' WHERE id IN ({','.join('?' * len(ids))})", ids)
+            with m.db.transaction() as conn:
+                if ids:
+                    marks = ",".join("?" * len(ids))
+                    conn.execute(f"UPDATE endpoints SET state = 'active' WHERE id IN ({marks})", ids)
+                conn.execute("UPDATE sandboxes SET state = 'active' WHERE container_id = ?", (container_id,))
             m.update_dns({n.id for n in nets if n.dns_enabled})
         except BaseException:
             log.debug("attach %s failed; undoing", container_id[:12], exc_info=True)
@@ -246,21 +248,22 @@ def setup(m: NetworkManager, container_id: str, name: str, opts: NetworkOptions)
         resolv, hosts = m.files(target, hostname=opts.hostname or target[:12])
         eps = tuple(m.state.endpoints(container_id=target))
         return Attachment(container_id, eps, tuple(m.state.ports(container_id=target)), resolv, hosts, path)
-    namespace = m.create_namespace(container_id)
-    try:
-        return attach(
-            m,
-            container_id,
-            namespace,
-            opts.requests(),
-            name,
-            opts.ports,
-            opts.hostname,
-            opts.domainname,
-            opts.dns,
-            opts.extra_hosts,
-        )
-    except BaseException:
-        with contextlib.suppress(Exception):
-            m.release(container_id)
-        raise
+    with m.locked():  # one holder from namespace to endpoints: reconcile must not see this half-made
+        namespace = m.create_namespace(container_id, pending=True)
+        try:
+            return attach(
+                m,
+                container_id,
+                namespace,
+                opts.requests(),
+                name,
+                opts.ports,
+                opts.hostname,
+                opts.domainname,
+                opts.dns,
+                opts.extra_hosts,
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                m.release(container_id)
+            raise

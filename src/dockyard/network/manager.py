@@ -357,19 +357,26 @@ class NetworkManager:
     def namespace_path(self, container_id: str) -> Path:
         return self.netns_dir / container_id
 
-    def create_namespace(self, container_id: str) -> Path:
-        """A new network namespace for the container, pinned at ``<root>/run/netns/<container_id>``."""
-        path = self.namespace_path(container_id)
-        if netns.exists(path):
+    def create_namespace(self, container_id: str, *, pending: bool = False) -> Path:
+        """A new network namespace for the container, pinned at ``<root>/run/netns/<container_id>``.
+
+        Recorded before it is made; with ``pending`` it stays ``creating`` until :meth:`attach` completes, so a
+        process killed in between leaves a row the next reconcile removes together with the namespace."""
+        with self.locked():
+            path = self.namespace_path(container_id)
+            if netns.exists(path) and self.state.sandbox(container_id):
+                return path
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "INSERT OR REPLACE INTO sandboxes (container_id, path, state) VALUES (?, ?, 'creating')",
+                    (container_id, str(path)),
+                )
+            netns.remove(path)
+            netns.create(path)
+            if not pending:
+                with self.db.transaction() as conn:
+                    conn.execute("UPDATE sandboxes SET state = 'active' WHERE container_id = ?", (container_id,))
             return path
-        netns.remove(path)
-        netns.create(path)
-        with self.db.transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO sandboxes (container_id, path, state) VALUES (?, ?, 'active')",
-                (container_id, str(path)),
-            )
-        return path
 
     def delete_namespace(self, container_id: str) -> None:
         path = Path(self.state.sandbox(container_id) or self.namespace_path(container_id))

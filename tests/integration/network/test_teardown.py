@@ -1,0 +1,95 @@
+"""Clean teardown (links, nft rules, DNS entries, rows counted before and after) and recovery after a process
+killed in the middle of setting a container up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from dockyard.network import NetworkCreate, NetworkOptions
+from dockyard.network.manager import NetworkManager
+from tests.integration.network.conftest import free_port, links, nft_rules, wait_links_gone
+
+pytestmark = pytest.mark.integration
+
+
+def _rows(m: NetworkManager) -> dict[str, int]:
+    return {t: m.db.query_one(f"SELECT count(*) FROM {t}")[0] for t in ("endpoints", "ports", "sandboxes")}  # type: ignore[index]
+
+
+def test_release_and_network_rm_leave_what_was_there(manager: NetworkManager) -> None:
+    manager.default_network()
+    manager.setup(os.urandom(32).hex(), "warm", NetworkOptions.from_cli())  # bridge + table exist from here on
+    links0, rules0, rows0 = links(), nft_rules(manager.table), _rows(manager)
+    net = manager.create_network(NetworkCreate("n1"))
+    ids = [os.urandom(32).hex() for _ in range(3)]
+    atts = [
+        manager.setup(ids[0], "a", NetworkOptions.from_cli(publish=[f"{free_port()}:80", f"{free_port()}:53/udp"])),
+        manager.setup(ids[1], "b", NetworkOptions.from_cli(network="n1", aliases=["bee"], publish=["8080"])),
+        manager.setup(ids[2], "c", NetworkOptions.from_cli(network="n1")),
+    ]
+    made = links() - links0
+    assert {e.host_interface for a in atts for e in a.endpoints} | {net.bridge} == made
+    assert len(nft_rules(manager.table)) > len(rules0)
+    assert "bee" in (manager.dns.config_dir / "n1").read_text()
+    for cid in ids:
+        manager.release(cid)
+        manager.release(cid)  # idempotent
+    manager.delete_network("n1")
+    assert wait_links_gone(made) == set()
+    assert links() == links0
+    assert nft_rules(manager.table) == rules0
+    assert _rows(manager) == rows0
+    assert not (manager.dns.config_dir / "n1").exists() and manager.dns.pid() is None
+    assert all(not manager.namespace_path(c).exists() for c in ids)
+
+
+KILLED = """
+import os, sys
+from dockyard.settings import load_settings
+from dockyard.network import NetworkOptions
+from dockyard.network.firewall import Firewall
+from dockyard.network.manager import NetworkManager
+
+def die(self, lines):
+    if any("hostports" in line for line in lines):
+        os._exit(9)  # killed after the veth exists, before the port rules and the DNS entry
+    return real(self, lines)
+
+real = Firewall.apply
+Firewall.apply = die
+m = NetworkManager(load_settings(sys.argv[1]))
+m.setup(sys.argv[2], "victim", NetworkOptions.from_cli(network=sys.argv[3], publish=[sys.argv[4] + ":80"]))
+"""
+
+
+def test_killed_setup_is_cleaned_up_by_the_next_operation(manager: NetworkManager, net_root: Path) -> None:
+    manager.create_network(NetworkCreate("n1"))
+    manager.setup(os.urandom(32).hex(), "warm", NetworkOptions.from_cli(network="n1"))
+    links0, rules0, rows0 = links(), nft_rules(manager.table), _rows(manager)
+    cid, port = os.urandom(32).hex(), free_port()
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(KILLED), str(net_root), cid, "n1", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 9, proc.stderr
+    leftovers = links() - links0
+    assert len(leftovers) == 1  # the victim's veth
+    assert manager.namespace_path(cid).exists()
+    assert _rows(manager) != rows0
+    with manager.locked():  # what every next network operation does first
+        pass
+    assert wait_links_gone(leftovers) == set()
+    assert _rows(manager) == rows0
+    assert nft_rules(manager.table) == rules0
+    assert not manager.namespace_path(cid).exists()
+    # the port is free again
+    again = manager.setup(os.urandom(32).hex(), "again", NetworkOptions.from_cli(publish=[f"{port}:80"]))
+    assert again.ports[0].host_port == port
