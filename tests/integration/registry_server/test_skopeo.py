@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -79,8 +80,9 @@ def test_skopeo_push_and_pull(tmp_path: Path) -> None:
         )
         with client(server.url, auth=(USER, PASSWORD)) as c:
             assert c.get("/v2/_catalog").json()["repositories"] == ["dockyard-test/copy", "dockyard-test/x"]
-        logs = server.stop()
-        assert logs == 0  # SIGTERM: a clean, graceful exit
+        assert server.process is not None
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(20) == 0  # SIGTERM: a clean, graceful exit
 
 
 def test_skopeo_anonymous_pull(tmp_path: Path) -> None:

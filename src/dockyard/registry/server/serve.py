@@ -62,9 +62,11 @@ async def run_registry(
         await stop.wait()
         log.info("registry shutting down")
     finally:
-        for sig in handled:
-            loop.remove_signal_handler(sig)
-        await runner.cleanup()
+        try:
+            await runner.cleanup()  # a second signal meanwhile is absorbed: requests in flight get to finish
+        finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
 
 
 def serve(config: RegistryConfig, ready: Callable[[str], None] | None = None) -> None:
