@@ -3,29 +3,13 @@ run containers.
 
 Flow: ``write_bundle(dir, ContainerSpec(...))`` -> ``RuncRuntime(root).create(id, bundle, MonitorOptions(...))``
 -> ``attach(bundle)`` (foreground) -> ``start(id)`` -> ``wait``/``logs``/``exec``/``stop``/``kill``/``pause`` ->
-``delete(id)``. The option types are imported eagerly (they are light); everything else on first use, so that
-importing the package costs almost nothing.
+``delete(id)``. Every name is imported on first use, so importing the package costs nothing.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
-
-from dockyard.runtime.options import (
-    DEFAULT_SHM_SIZE,
-    ContainerSpec,
-    EtcFiles,
-    Mount,
-    MountType,
-    Namespace,
-    NamespaceMode,
-    Propagation,
-    Resources,
-    SeccompMode,
-    SecurityOptions,
-    Ulimit,
-)
 
 if TYPE_CHECKING:
     from dockyard.runtime.attach import AttachSocket, DetachKeys, FrameDecoder, PumpResult, Stream, docker_frame, pump
@@ -39,6 +23,20 @@ if TYPE_CHECKING:
     from dockyard.runtime.host import HostInfo, current_host
     from dockyard.runtime.logs import LogEntry, LogOptions, format_timestamp, read_log
     from dockyard.runtime.monitor import Created, ExecSession, MonitorOptions
+    from dockyard.runtime.options import (
+        DEFAULT_SHM_SIZE,
+        ContainerSpec,
+        EtcFiles,
+        Mount,
+        MountType,
+        Namespace,
+        NamespaceMode,
+        Propagation,
+        Resources,
+        SeccompMode,
+        SecurityOptions,
+        Ulimit,
+    )
     from dockyard.runtime.parse import (
         parse_bytes,
         parse_security_opts,
@@ -113,6 +111,18 @@ __all__ = [
 ]
 
 _LAZY = {
+    "DEFAULT_SHM_SIZE": "options",
+    "ContainerSpec": "options",
+    "EtcFiles": "options",
+    "Mount": "options",
+    "MountType": "options",
+    "Namespace": "options",
+    "NamespaceMode": "options",
+    "Propagation": "options",
+    "Resources": "options",
+    "SeccompMode": "options",
+    "SecurityOptions": "options",
+    "Ulimit": "options",
     "AttachSocket": "attach",
     "DetachKeys": "attach",
     "FrameDecoder": "attach",

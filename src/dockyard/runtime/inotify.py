@@ -3,13 +3,13 @@ ended without polling in a sleep loop."""
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import select
 import struct
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "IN_CLOSE_WRITE",
@@ -32,8 +32,16 @@ _EVENT = struct.Struct("iIII")
 
 
 @cache
-def _libc() -> ctypes.CDLL:
+def _libc() -> Any:
+    import ctypes  # only inotify needs it; pidfd waits do not
+
     return ctypes.CDLL(None, use_errno=True)  # the process's own libc; find_library would fork ldconfig
+
+
+def _errno() -> int:
+    import ctypes
+
+    return ctypes.get_errno()
 
 
 class Inotify:
@@ -42,14 +50,14 @@ class Inotify:
     def __init__(self) -> None:
         fd = _libc().inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
         if fd < 0:
-            err = ctypes.get_errno()
+            err = _errno()
             raise OSError(err, os.strerror(err))
         self.fd: int = fd
 
     def watch(self, path: Path, mask: int) -> int:
         wd = _libc().inotify_add_watch(self.fd, os.fsencode(path), mask)
         if wd < 0:
-            err = ctypes.get_errno()
+            err = _errno()
             raise OSError(err, os.strerror(err), str(path))
         return int(wd)
 

@@ -16,22 +16,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from dockyard.errors import InvalidArgument, NotFound
 from dockyard.runtime.attach import AttachSocket, resize
 from dockyard.runtime.bundle import Bundle
-from dockyard.runtime.cgroups import CgroupStats, read_stats
 from dockyard.runtime.entrypoint import check_entrypoint
-from dockyard.runtime.exec import ExecOptions, exec_process
 from dockyard.runtime.host import current_host
 from dockyard.runtime.inotify import IN_CLOSE_WRITE, IN_MOVED_TO, Inotify, pidfd, process_alive, wait_readable
-from dockyard.runtime.logs import LogEntry, LogOptions, read_log
 from dockyard.runtime.monitor import Conmon, Created, ExecSession, MonitorOptions
-from dockyard.runtime.options import Resources
 from dockyard.runtime.runc import Runc, RuncStatus
 from dockyard.runtime.spec import INIT_IN_CONTAINER, linux_resources
-from dockyard.runtime.top import TopResult, top
+
+if TYPE_CHECKING:  # the rest is imported where used: `run` pays only for what it uses
+    from dockyard.runtime.cgroups import CgroupStats
+    from dockyard.runtime.exec import ExecOptions
+    from dockyard.runtime.logs import LogEntry, LogOptions
+    from dockyard.runtime.options import Resources
+    from dockyard.runtime.top import TopResult
 
 __all__ = ["ContainerState", "ContainerStatus", "RuncRuntime", "Runtime", "parse_signal"]
 
@@ -258,8 +260,10 @@ class RuncRuntime:
     def resize(self, bundle: Bundle, height: int, width: int) -> None:
         resize(bundle.ctl, height, width)
 
-    def logs(self, bundle: Bundle, opts: LogOptions = LogOptions()) -> Iterator[LogEntry]:
-        return read_log(bundle.log, opts, monitor_pid=self.monitor_pid(bundle) or None)
+    def logs(self, bundle: Bundle, opts: LogOptions | None = None) -> Iterator[LogEntry]:
+        from dockyard.runtime.logs import LogOptions, read_log
+
+        return read_log(bundle.log, opts or LogOptions(), monitor_pid=self.monitor_pid(bundle) or None)
 
     def exec(
         self,
@@ -273,6 +277,8 @@ class RuncRuntime:
     ) -> ExecSession:
         """Start an exec (see :meth:`Conmon.exec`): attached, connect to ``session.attach_socket`` then
         ``session.start()``; ``session.wait()`` gives the exit code."""
+        from dockyard.runtime.exec import exec_process
+
         config = bundle.load_config()
         process = exec_process(config, opts, current_host())
         _check_process(config, process)
@@ -283,7 +289,11 @@ class RuncRuntime:
     # observation -----------------------------------------------------------------------------------------------
 
     def stats(self, cgroups_path: str) -> CgroupStats:
+        from dockyard.runtime.cgroups import read_stats
+
         return read_stats(cgroups_path)
 
     def top(self, container_id: str, ps_args: str = "") -> TopResult:
+        from dockyard.runtime.top import top
+
         return top(self.runc.ps(container_id), ps_args)
