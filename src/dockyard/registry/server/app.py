@@ -6,9 +6,11 @@ Every response carries ``Docker-Distribution-API-Version: registry/2.0``. Errors
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
@@ -100,6 +102,31 @@ async def _on_prepare(request: web.Request, response: web.StreamResponse) -> Non
     response.headers.setdefault("Docker-Distribution-API-Version", API_VERSION)
 
 
+_PURGE_EVERY = 3600.0
+
+
+async def _purge_uploads(app: web.Application) -> AsyncIterator[None]:
+    """Every hour, drop upload sessions older than the expiry (clients that never came back)."""
+    st = app[STATE]
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(_PURGE_EVERY)
+            try:
+                purged = await asyncio.to_thread(st.uploads.purge, st.config.upload_expiry)
+            except OSError as exc:
+                log.warning("purging upload sessions: %s", exc)
+                continue
+            if purged:
+                log.info("removed %d expired upload sessions", purged)
+
+    task = asyncio.ensure_future(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(config: RegistryConfig) -> web.Application:
     """The application for ``config`` (creates the storage directories, drops stale temporary files)."""
     storage = RegistryStorage(config.storage)
@@ -113,6 +140,7 @@ def create_app(config: RegistryConfig) -> web.Application:
     app = web.Application(middlewares=[_middleware], client_max_size=config.max_manifest_size)
     app[STATE] = RegistryState(config, storage, sessions, auth)
     app.on_response_prepare.append(_on_prepare)
+    app.cleanup_ctx.append(_purge_uploads)
     name = "{name:.+}"
     table: list[tuple[str, str, dict[str, Handler]]] = [
         ("base", "/v2/", {"GET": listings.base, "HEAD": listings.base}),

@@ -75,7 +75,7 @@ class Htpasswd:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._mtime: float | None = None
+        self._stamp: tuple[int, int] | None = None
         self._users: dict[str, bytes] = {}
         self._ok: dict[tuple[str, bytes], float] = {}
         self._lock = threading.Lock()
@@ -83,7 +83,8 @@ class Htpasswd:
 
     def reload(self) -> None:
         st = os.stat(self.path)
-        if self._mtime == st.st_mtime:
+        stamp = (st.st_mtime_ns, st.st_size)
+        if self._stamp == stamp:
             return
         users: dict[str, bytes] = {}
         for number, line in enumerate(self.path.read_text().splitlines(), 1):
@@ -96,7 +97,7 @@ class Htpasswd:
                 continue
             users[user] = hashed.encode()
         with self._lock:
-            self._users, self._mtime, self._ok = users, st.st_mtime, {}
+            self._users, self._stamp, self._ok = users, stamp, {}
 
     def names(self) -> frozenset[str]:
         with contextlib.suppress(OSError):
