@@ -97,3 +97,15 @@ def test_dockyard_client_push_and_pull_with_basic_auth(auth_registry: RegistryTh
     with RegistryClient(auth_registry.host, mounted_repo, credentials=creds, push=True) as c:
         result = c.upload_blob(Digest.of(layer), layer, mount_from=repo)
         assert result.mounted
+
+
+@pytest.mark.parametrize("token_auth", [False, True], ids=["basic", "token"])
+def test_dockyard_login(storage: Path, htpasswd: Path, token_auth: bool) -> None:
+    from dockyard.errors import Unauthorized
+    from dockyard.registry.login import verify_login
+
+    with server_thread(storage, htpasswd=htpasswd, token_auth=token_auth) as registry:
+        status = verify_login(registry.host, AuthConfig(username=USER, password=PASSWORD))
+        assert status.status == "Login Succeeded"
+        with pytest.raises(Unauthorized):
+            verify_login(registry.host, AuthConfig(username=USER, password="wrong"))
