@@ -152,3 +152,19 @@ def test_attach_twice_to_same_network_is_refused(manager: NetworkManager) -> Non
     att = manager.setup(cid, "a", NetworkOptions.from_cli())
     with pytest.raises(Conflict, match="already exists in network bridge"):
         manager.attach(cid, Path(att.netns), [AttachRequest("bridge")], name="a")
+
+
+def test_none_host_and_container_modes(manager: NetworkManager) -> None:
+    none = manager.setup(_cid(), "n", NetworkOptions.from_cli(network="none", hostname="n"))
+    assert none.endpoints == () and none.netns
+    inside = nsexec(none.netns, "ip", "-o", "link").stdout.splitlines()
+    assert len(inside) == 1 and "lo" in inside[0] and "UP" in inside[0]
+    assert none.hosts.splitlines()[0] == "127.0.0.1\tlocalhost"
+    host = manager.setup(_cid(), "h", NetworkOptions.from_cli(network="host", publish=["80:80"]))
+    assert host.netns == "" and host.ports == ()
+    assert host.resolv_conf == Path("/etc/resolv.conf").read_text()
+    web = manager.setup(_cid(), "w", NetworkOptions.from_cli())
+    joined = manager.setup(_cid(), "j", NetworkOptions.from_cli(network=f"container:{web.container_id}"))
+    assert joined.netns == web.netns and joined.endpoints == web.endpoints
+    manager.release(none.container_id)
+    assert not Path(none.netns).exists()
