@@ -40,7 +40,7 @@ class HostInfo:
     machine: str = "x86_64"  # uname -m
     kernel: tuple[int, int] = (6, 0)
     cpus: int = 1
-    capabilities: frozenset[int] = frozenset(range(41))  # the bounding set this process can hand out
+    capabilities: frozenset[int] = frozenset(range(41))  # the capabilities this process can hand out
     hard_limits: dict[str, int] = field(default_factory=dict, compare=False, hash=False)  # name -> hard, -1 = inf
     memory_swap: bool = True  # memory.memsw.* exists (swap accounting)
     sysctls: frozenset[str] = frozenset({"net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start"})
@@ -82,7 +82,8 @@ def _hard_limits() -> dict[str, int]:
 @cache
 def current_host() -> HostInfo:
     """The host this process runs on (cached for the life of the process)."""
-    bounding = _status_caps("CapBnd:")
+    # Docker (oci/caps, containerd cap.Current) hands out what the daemon holds: the effective set
+    available = _status_caps("CapEff:") & _status_caps("CapBnd:")
     sysctls = frozenset(
         name
         for name in ("net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start")
@@ -96,7 +97,7 @@ def current_host() -> HostInfo:
         machine=os.uname().machine,
         kernel=_kernel(),
         cpus=os.cpu_count() or 1,
-        capabilities=frozenset(i for i in range(64) if bounding >> i & 1),
+        capabilities=frozenset(i for i in range(64) if available >> i & 1),
         hard_limits=_hard_limits(),
         memory_swap=Path("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists(),
         sysctls=sysctls,

@@ -260,10 +260,12 @@ class RuncRuntime:
     def resize(self, bundle: Bundle, height: int, width: int) -> None:
         resize(bundle.ctl, height, width)
 
-    def logs(self, bundle: Bundle, opts: LogOptions | None = None) -> Iterator[LogEntry]:
+    def logs(self, bundle: Bundle, opts: LogOptions | None = None, *, path: Path | None = None) -> Iterator[LogEntry]:
+        """The container's log (``path``: the ``MonitorOptions.log_path`` it was created with, if not the default);
+        ``follow`` ends when its monitor exits."""
         from dockyard.runtime.logs import LogOptions, read_log
 
-        return read_log(bundle.log, opts or LogOptions(), monitor_pid=self.monitor_pid(bundle) or None)
+        return read_log(path or bundle.log, opts or LogOptions(), monitor_pid=self.monitor_pid(bundle) or None)
 
     def exec(
         self,
@@ -285,6 +287,12 @@ class RuncRuntime:
         return self.monitor.exec(
             container_id, bundle, exec_id, process, stdin=opts.stdin, attach=attach, exit_command=exit_command
         )
+
+    def remove_exec(self, bundle: Bundle, exec_id: str) -> None:
+        """Remove a finished exec's directory (process.json, exit code, sockets)."""
+        import shutil
+
+        shutil.rmtree(bundle.exec_dir(exec_id), ignore_errors=True)
 
     # observation -----------------------------------------------------------------------------------------------
 

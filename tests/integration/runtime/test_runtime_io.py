@@ -67,19 +67,32 @@ def test_pump_with_pipes(harness: Harness) -> None:
 
 
 def test_tty_and_resize(harness: Harness) -> None:
-    spec = harness.spec("sh", "-c", "tty; stty size; read x; stty size; exit 7", tty=True, console_size=(24, 80))
+    script = "tty; stty size; while read x; do stty size; done; exit 7"
+    spec = harness.spec("sh", "-c", script, tty=True, console_size=(24, 80))
     bundle = harness.bundle(spec)
     harness.runtime.create(spec.id, bundle, MonitorOptions(tty=True, stdin=True))
-    with harness.runtime.attach(bundle) as conn:
-        harness.runtime.start(spec.id)
+
+    def read_until(conn: AttachSocket, *markers: bytes) -> bytes:
         seen = b""
-        while b"24 80" not in seen:
+        while not any(m in seen for m in markers):
             packet = conn.recv()
             assert packet is not None, seen
             assert packet[0] is Stream.STDOUT  # a TTY has one stream
             seen += packet[1]
+        return seen
+
+    with harness.runtime.attach(bundle) as conn:
+        harness.runtime.start(spec.id)
+        seen = read_until(conn, b"24 80")
         harness.runtime.resize(bundle, 40, 100)
-        conn.send(b"go\n")
+        # the resize travels through conmon's control FIFO, the input through the socket: ask until it shows
+        for _ in range(50):
+            conn.send(b"size?\n")
+            answer = read_until(conn, b"24 80\r\n", b"40 100\r\n")
+            seen += answer
+            if b"40 100" in answer:
+                break
+        conn.send(b"\x04")  # ^D: end of input on the terminal
         rest, _ = collect(conn)
     text = (seen + rest).decode()
     assert "/dev/pts/0\r\n" in text
@@ -164,6 +177,8 @@ def test_exec_detached_records_exit_code(harness: Harness) -> None:
     harness.read_fifo(done)
     assert session.wait(10) == 9
     assert session.exit_file.read_text() == "9"
+    harness.runtime.remove_exec(bundle, "bg")
+    assert not bundle.exec_dir("bg").exists()
 
 
 def test_exec_errors(harness: Harness) -> None:
