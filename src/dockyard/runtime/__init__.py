@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     )
     from dockyard.runtime.runc import Runc, RuncState, RuncStatus
     from dockyard.runtime.runtime import ContainerState, ContainerStatus, RuncRuntime, Runtime, parse_signal
-    from dockyard.runtime.spec import build_spec
+    from dockyard.runtime.spec import build_spec, linux_resources
     from dockyard.runtime.terminal import raw_terminal, terminal_size
     from dockyard.runtime.top import TopResult
 
@@ -95,6 +95,7 @@ __all__ = [
     "format_timestamp",
     "freezer_state",
     "host_resolv_conf_path",
+    "linux_resources",
     "parse_bytes",
     "parse_security_opts",
     "parse_signal",
@@ -165,6 +166,7 @@ _LAZY = {
     "Runtime": "runtime",
     "parse_signal": "runtime",
     "build_spec": "spec",
+    "linux_resources": "spec",
     "raw_terminal": "terminal",
     "terminal_size": "terminal",
     "TopResult": "top",
