@@ -198,7 +198,7 @@ def attach(
                 lines += m.firewall.port_lines(keys, rules)
             if eps:
                 lines += m._docker_user_lines(nets)
-            m.firewall.apply(lines)
+            m.firewall.apply_or_resync(lines, m._firewall_state)
             ids = [e.id for e in eps]
             with m.db.transaction() as conn:
                 if ids:

@@ -26,10 +26,11 @@ so ``iptables -L`` and dockerd keep reading that table.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from dockyard.network.nft import Nft
+from dockyard.network.nft import Nft, NftError
 from dockyard.network.types import Protocol
 
 __all__ = ["BridgeRule", "Firewall", "PortRule"]
@@ -37,6 +38,7 @@ __all__ = ["BridgeRule", "Firewall", "PortRule"]
 log = logging.getLogger(__name__)
 
 MASQ_LOOPBACK = "127.0.0.0/8"
+TRUST_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class Firewall:
     def __init__(self, table: str, nft: Nft) -> None:
         self.table = table
         self.nft = nft
+        self._confirmed = 0.0
 
     # -- pure script builders ----------------------------------------------------------------------------
 
@@ -159,7 +162,9 @@ class Firewall:
     # -- applying ------------------------------------------------------------------------------------------
 
     def table_exists(self) -> bool:
-        return self.nft.query(f"list table inet {self.table}") is not None
+        present = self.nft.query(f"list table inet {self.table}") is not None
+        self._confirmed = time.monotonic() if present else 0.0
+        return present
 
     def apply(self, lines: Sequence[str]) -> None:
         if not lines:
@@ -169,15 +174,36 @@ class Firewall:
         self.nft.run(script)
 
     def ensure(self, networks: Sequence[BridgeRule], ports: Sequence[PortRule]) -> bool:
-        """Create the table (and its content from the given state) when it is missing; True if it was."""
+        """Create the table (and its content from the given state) when it is missing; True if it was.
+
+        A table seen in the last ``TRUST_SECONDS`` is assumed present (saves a query per container); should it
+        have vanished meanwhile, :meth:`apply_or_resync` notices and rebuilds."""
+        if self._confirmed and time.monotonic() - self._confirmed < TRUST_SECONDS:
+            return False
         if self.table_exists():
             return False
         self.apply(self.full_lines(networks, ports))
+        self._confirmed = time.monotonic()
         return True
+
+    def apply_or_resync(
+        self, lines: Sequence[str], state: Callable[[], tuple[Sequence[BridgeRule], Sequence[PortRule]]]
+    ) -> None:
+        """Apply ``lines``; if nft refuses because the table is gone (``nft flush ruleset``), rebuild and retry."""
+        try:
+            self.apply(lines)
+        except NftError:
+            if self.table_exists():
+                raise
+            log.warning("nftables table inet %s vanished; rebuilding it", self.table)
+            self.apply(self.full_lines(*state()))
+            self._confirmed = time.monotonic()
+            self.apply(lines)
 
     def delete_table(self) -> None:
         t = f"inet {self.table}"
         self.apply([f"add table {t}", f"delete table {t}"])
+        self._confirmed = 0.0
 
     def docker_user_handles(self) -> dict[str, list[int]] | None:
         """Our accept rules in Docker's ``DOCKER-USER`` chain, by bridge; ``None`` when the chain does not exist."""
