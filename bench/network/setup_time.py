@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import bench_manager, stats  # noqa: E402
+from _common import bench_manager, stats
 
-from dockyard.network import NetworkCreate, NetworkOptions  # noqa: E402
+from dockyard.network import NetworkCreate, NetworkOptions
 
 
 def main() -> None:
@@ -25,8 +25,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=50)
     args = parser.parse_args()
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import dockyard.network.manager"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import dockyard.network.manager"], capture_output=True, text=True
+    )
     cumulative = [line for line in proc.stderr.splitlines() if line.rstrip().endswith("dockyard.network.manager")]
     print(f"import dockyard.network.manager: {cumulative[-1].split('|')[1].strip()} us cumulative")
     with bench_manager() as m:

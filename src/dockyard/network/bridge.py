@@ -5,11 +5,12 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import time
 from pathlib import Path
 
 from dockyard.errors import Conflict, FailedPrecondition
 from dockyard.network import netns
-from dockyard.network.netlink import IFF_UP, RtNetlink
+from dockyard.network.netlink import IFF_RUNNING, IFF_UP, RtNetlink
 from dockyard.network.types import Endpoint, Network
 
 __all__ = ["BridgeDriver"]
@@ -117,6 +118,15 @@ class BridgeDriver:
                 inside.set_up(lo.index)
             if default_route:
                 inside.add_default_route(ep.gateway, link.index)
+            # Until the kernel's linkwatch has seen the carrier (IFF_RUNNING), a veth still drops what it sends:
+            # a first ARP lost that way costs the container's first client a 1 s retransmit. Usually ~0.1 ms.
+            deadline = time.monotonic() + 0.2
+            while time.monotonic() < deadline:
+                inner = inside.link(ep.interface)
+                outer = self.nl.link(ep.host_interface)
+                if inner and outer and inner.flags & outer.flags & IFF_RUNNING:
+                    break
+                time.sleep(0.0002)
 
     def delete_endpoint(self, host_interface: str) -> bool:
         return self.nl.delete_link(host_interface)

@@ -16,7 +16,7 @@ import socket
 import struct
 from collections.abc import Iterator
 
-__all__ = ["IFF_UP", "LinkInfo", "RtNetlink"]
+__all__ = ["IFF_RUNNING", "IFF_UP", "LinkInfo", "RtNetlink"]
 
 NETLINK_ROUTE = 0
 NLMSG_ERROR = 2
@@ -55,6 +55,7 @@ RTA_OIF = 4
 RTA_GATEWAY = 5
 
 IFF_UP = 0x1
+IFF_RUNNING = 0x40
 RT_TABLE_MAIN = 254
 RTPROT_BOOT = 3
 RT_SCOPE_UNIVERSE = 0
