@@ -41,6 +41,8 @@ __all__ = [
     "NetworkFilters",
     "NetworkService",
     "PruneReport",
+    "network_json",
+    "network_settings_json",
 ]
 
 _FILTER_KEYS = ("dangling", "driver", "id", "label", "name", "scope", "type")
@@ -292,4 +294,71 @@ def network_json(net: Network, endpoints: Sequence[Endpoint], names: Mapping[str
         "Containers": containers,
         "Options": dict(net.options),
         "Labels": dict(net.labels),
+    }
+
+
+def network_settings_json(
+    endpoints: Sequence[Endpoint],
+    ports: Sequence[PortMapping],
+    exposed: Sequence[str] = (),
+    sandbox_key: str = "",
+    mode: str = "default",
+) -> dict[str, object]:
+    """A container's ``NetworkSettings`` in inspect (API 1.41): the primary endpoint's fields at the top
+    level (default bridge only, as Docker does), ``Ports``, and one ``Networks`` entry per endpoint."""
+    from dockyard.network.ports import port_map
+
+    primary = next((e for e in endpoints if e.network_name == "bridge"), None)
+    networks: dict[str, object] = {}
+    for e in endpoints:
+        networks[e.network_name] = {
+            "IPAMConfig": None,
+            "Links": None,
+            "Aliases": list(e.aliases) or None,
+            "NetworkID": e.network_id,
+            "EndpointID": e.id,
+            "Gateway": e.gateway,
+            "IPAddress": e.ip,
+            "IPPrefixLen": e.prefix_len,
+            "IPv6Gateway": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "MacAddress": e.mac,
+            "DriverOpts": None,
+        }
+    if mode in ("host", "none") and not endpoints:
+        networks[mode] = {
+            "IPAMConfig": None,
+            "Links": None,
+            "Aliases": None,
+            "NetworkID": "",
+            "EndpointID": "",
+            "Gateway": "",
+            "IPAddress": "",
+            "IPPrefixLen": 0,
+            "IPv6Gateway": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "MacAddress": "",
+            "DriverOpts": None,
+        }
+    return {
+        "Bridge": "",
+        "SandboxID": hashlib.sha256(sandbox_key.encode()).hexdigest() if sandbox_key else "",
+        "HairpinMode": False,
+        "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0,
+        "Ports": port_map(ports, exposed),
+        "SandboxKey": sandbox_key,
+        "SecondaryIPAddresses": None,
+        "SecondaryIPv6Addresses": None,
+        "EndpointID": primary.id if primary else "",
+        "Gateway": primary.gateway if primary else "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "IPAddress": primary.ip if primary else "",
+        "IPPrefixLen": primary.prefix_len if primary else 0,
+        "IPv6Gateway": "",
+        "MacAddress": primary.mac if primary else "",
+        "Networks": networks,
     }
