@@ -31,16 +31,13 @@ from pathlib import Path
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.network import ipam, netns
 from dockyard.network.bridge import BridgeDriver
-from dockyard.network.dns import Aardvark, DnsEntry
+from dockyard.network.dns import Aardvark
 from dockyard.network.firewall import TRUST_SECONDS, BridgeRule, Firewall, PortRule
 from dockyard.network.nft import Nft, NftError, open_nft
 from dockyard.network.options import NetworkOptions
 from dockyard.network.resolv import (
     DnsOptions,
     ExtraHost,
-    read_host_resolv_conf,
-    render_hosts,
-    render_resolv_conf,
 )
 from dockyard.network.state import NetworkState
 from dockyard.network.types import (
@@ -151,20 +148,9 @@ class NetworkManager:
 
     def sweep(self) -> list[str]:
         """Deep clean: links on our bridges and namespace files no row accounts for. Returns what it removed."""
-        removed: list[str] = []
-        with self.locked():
-            bridges = {n.bridge for n in self.state.networks()}
-            known = {r[0] for r in self.db.query("SELECT host_interface FROM endpoints")}
-            for name in self.driver.orphans(bridges, known):
-                if self.driver.delete_endpoint(name):
-                    removed.append(name)
-            pinned = {r[0] for r in self.db.query("SELECT path FROM sandboxes")}
-            if self.netns_dir.is_dir():
-                for path in self.netns_dir.iterdir():
-                    if str(path) not in pinned:
-                        netns.remove(path)
-                        removed.append(str(path))
-        return removed
+        from dockyard.network.cleanup import sweep
+
+        return sweep(self)
 
     # -- networks ------------------------------------------------------------------------------------------
 
@@ -442,19 +428,9 @@ class NetworkManager:
         host_network: bool = False,
     ) -> tuple[str, str]:
         """``(resolv.conf, hosts)`` for the container's current endpoints (or host/none mode)."""
-        eps = self.state.endpoints(container_id=container_id)
-        host = read_host_resolv_conf()
-        embedded = next((e.gateway for e in eps if self._dns_network(e.network_id)), None)
-        resolv = render_resolv_conf(host, dns, embedded=embedded, host_network=host_network)
-        gateway = eps[0].gateway if eps else ""
-        if not gateway and any(h.ip == "host-gateway" for h in extra_hosts):
-            gateway = self.default_network().ipam[0].gateway
-        hosts = render_hosts(hostname, [e.ip for e in eps], extra_hosts, domainname=domainname, host_gateway=gateway)
-        return resolv, hosts
+        from dockyard.network.names import container_files
 
-    def _dns_network(self, network_id: str) -> bool:
-        row = self.db.query_one("SELECT dns FROM networks WHERE id = ?", (network_id,))
-        return bool(row and row[0])
+        return container_files(self, container_id, hostname, domainname, dns, extra_hosts, host_network)
 
     def endpoints(self, container_id: str) -> list[Endpoint]:
         return self.state.endpoints(container_id=container_id)
@@ -516,45 +492,20 @@ class NetworkManager:
         self.update_dns({e.network_id for e in eps})
 
     def update_dns(self, network_ids: set[str]) -> None:
-        changed = False
-        for net_id in network_ids:
-            row = self.db.query_one("SELECT name, gateway, dns FROM networks WHERE id = ?", (net_id,))
-            if row is None or not row["dns"]:
-                continue
-            entries = [
-                DnsEntry(r["container_id"], r["ip"], _names(r["container_name"], r["aliases"], r["container_id"]))
-                for r in self.state.dns_entries_rows(net_id)
-            ]
-            self.dns.write_network(row["name"], row["gateway"], entries)
-            changed = True
-        if changed:
-            self.dns.reload()
+        """Rewrite the DNS server's entries of ``network_ids`` from the database and make it reload."""
+        from dockyard.network.names import update_dns
+
+        update_dns(self, network_ids)
 
     # -- whole-root teardown (tests, uninstall) ------------------------------------------------------------
 
     def destroy_all(self) -> None:
-        """Remove every kernel object of this root: namespaces, veths, bridges, nft table, DNS server."""
-        with self.locked():
-            for cid in [r[0] for r in self.db.query("SELECT DISTINCT container_id FROM endpoints")]:
-                self.detach(cid)
-            for cid in [r[0] for r in self.db.query("SELECT container_id FROM sandboxes")]:
-                self.delete_namespace(cid)
-            handles = self.firewall.docker_user_handles() or {}
-            for net in self.state.networks(include_inactive=True):
-                self.firewall.apply(self.firewall.docker_user_lines(net.bridge, False, handles.get(net.bridge, [])))
-                self.driver.delete_bridge(net.bridge)
-                self.dns.remove_network(net.name)
-            self.firewall.delete_table()
-            self.dns.stop()
-            self.sweep()
+        """Remove every kernel object of this root: namespaces, veths, bridges, nft table, DNS server.
 
+        For test fixtures and uninstalling; the database rows of networks stay."""
+        from dockyard.network.cleanup import destroy_all
 
-def _names(container_name: str, aliases_json: str, container_id: str) -> tuple[str, ...]:
-    import json
-
-    aliases = json.loads(aliases_json)
-    names = [container_name, *aliases, container_id[:12]] if container_name else list(aliases)
-    return tuple(dict.fromkeys(n for n in names if n))
+        destroy_all(self)
 
 
 def ensure_bridge_for(manager: NetworkManager, net: Network) -> list[str]:
