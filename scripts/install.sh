@@ -12,7 +12,7 @@ PACKAGES=(
 # With --test: what only the tests use. docker.io gives the real docker CLI (compatibility tests drive
 # dockyard's API socket with it) and a dockerd that interop tests start privately; dockyard never needs it.
 if [ "${1:-}" = "--test" ]; then
-  PACKAGES+=(docker.io skopeo)
+  PACKAGES+=(docker.io skopeo curl wrk)
 fi
 missing=()
 for p in "${PACKAGES[@]}"; do
