@@ -22,7 +22,6 @@ import contextlib
 import json
 import logging
 import os
-import secrets
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
@@ -120,7 +119,7 @@ class VolumeService:
         labels = dict(labels) if labels is not None else None
         options = dict(options) if options is not None else None
         if not name:
-            name = secrets.token_hex(32)
+            name = os.urandom(32).hex()  # stringid.GenerateRandomID
             labels = {**(labels or {}), ANONYMOUS_LABEL: ""}
         driver = driver or DEFAULT_DRIVER
         validate_name(name)
@@ -372,7 +371,7 @@ class VolumeService:
             raise FailedPrecondition(f"remove {path.name}: cannot unmount {left[0]}")
 
     def _to_trash(self, path: Path) -> Path:
-        trash = self.root / f".trash-{os.getpid()}-{secrets.token_hex(4)}-{path.name}"
+        trash = self.root / f".trash-{os.getpid()}-{os.urandom(4).hex()}-{path.name}"
         os.rename(path, trash)
         return trash
 
