@@ -6,6 +6,7 @@ function), then checks what the next ordinary command sees and leaves on disk.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -142,3 +143,33 @@ def test_killed_populate_is_redone(state_root: Path, tmp_path: Path) -> None:
     assert sorted(os.listdir(data)) == [f"file{i:02d}" for i in range(20)]
     assert all((data / f"file{i:02d}").read_text() == f"content {i}\n" * 100 for i in range(20))
     assert not (state_root / "volumes/site/populating").exists()
+
+
+def test_volume_directories_with_data_are_adopted_not_deleted(cli: Cli, state_root: Path) -> None:
+    # a lost database, or volumes restored from a backup (Docker's layout, opts.json included)
+    restored = state_root / "volumes/restored/_data"
+    restored.mkdir(parents=True)
+    (restored / "db.sqlite").write_text("precious")
+    mem = state_root / "volumes/mem"
+    (mem / "_data").mkdir(parents=True)
+    (mem / "opts.json").write_text('{"MountType":"tmpfs","MountOpts":"size=1m","MountDevice":"tmpfs","Quota":{}}')
+    odd = state_root / "volumes/x"  # not a volume name: left alone
+    odd.mkdir(parents=True)
+    (odd / "file").write_text("?")
+    assert cli("volume", "ls", "-q").stdout.split() == ["mem", "restored"]
+    assert (restored / "db.sqlite").read_text() == "precious" and (odd / "file").exists()
+    [doc] = json.loads(cli("volume", "inspect", "mem").stdout)
+    assert doc["Options"] == {"type": "tmpfs", "o": "size=1m", "device": "tmpfs"}
+    # create finds it as well when the recovery has not run in that process yet
+    engine = Engine(Settings(root=state_root))
+    engine.volumes.list()  # this process's recovery has run
+    more = state_root / "volumes/late/_data"
+    more.mkdir(parents=True)
+    (more / "f").write_text("late")
+    vol = engine.volumes.create("late", labels={"new": "1"})
+    assert vol.mountpoint == more and vol.labels is None and (more / "f").read_text() == "late"
+    empty = state_root / "volumes/fresh/_data"
+    empty.mkdir(parents=True)  # empty: what a killed create leaves, so create starts over
+    vol = engine.volumes.create("fresh", labels={"new": "1"})
+    assert vol.labels == {"new": "1"} and vol.mountpoint.is_dir()
+    assert not [e for e in _entries(state_root) if e.startswith(".")]

@@ -11,7 +11,8 @@
                    volume; the mount goes when the last row for the volume does.
 
 A volume's directory ``<root>/volumes/<name>`` is created in the same transaction that inserts its row (the
-database lock held), so a directory without a row can only be what a killed ``create`` left behind.
+database lock held), so an empty directory without a row is what a killed ``create`` left behind (removed by
+the next command); one with data in it (a lost database, a restored backup) is adopted as a volume.
 """
 
 from __future__ import annotations

@@ -73,6 +73,28 @@ def _dumps(value: Mapping[str, str] | None) -> str | None:
     return None if value is None else json.dumps(dict(value), sort_keys=True)
 
 
+def _is_leftover(path: Path) -> bool:
+    """Nothing but an empty ``_data``: all a volume directory holds before its row is committed."""
+    entries = os.listdir(path)
+    if not entries:
+        return True
+    data = path / DATA
+    return entries == [DATA] and data.is_dir() and not data.is_symlink() and not os.listdir(data)
+
+
+def _docker_opts(path: Path) -> dict[str, str] | None:
+    """The local driver's options from a Docker volume's ``opts.json`` (``MountType``, ``MountOpts``, ...)."""
+    try:
+        saved = json.loads((path / "opts.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(saved, dict):
+        return None
+    keys = {"MountType": "type", "MountDevice": "device", "MountOpts": "o"}
+    options = {ours: str(saved[theirs]) for theirs, ours in keys.items() if saved.get(theirs)}
+    return options or None
+
+
 class VolumeService:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -135,9 +157,9 @@ class VolumeService:
                     trash += self._finish_removal_locked(conn, name)
                 vdir = self.root / name
                 if vdir.exists() or vdir.is_symlink():
-                    if vdir.is_dir() and not vdir.is_symlink():
-                        self._unmount_under(vdir)
-                    trash.append(self._to_trash(vdir))  # what a killed create left behind
+                    adopted = self._stray_locked(conn, name, trash)
+                    if adopted is not None:
+                        return adopted
                 created = time.time()
                 try:
                     os.mkdir(vdir)
@@ -402,7 +424,8 @@ class VolumeService:
 
     def _recover(self, db: Database) -> None:
         """Finish what killed processes left: removals half-done, directories of creates never committed,
-        directories moved aside but not deleted. Two reads when there is nothing to do."""
+        directories moved aside but not deleted; adopt volume directories with data but no row. Two reads
+        when there is nothing to do."""
         rows = db.query("SELECT name, state FROM volumes")
         known = {r["name"] for r in rows}
         removing = [r["name"] for r in rows if r["state"] == REMOVING]
@@ -421,11 +444,36 @@ class VolumeService:
             known = {r[0] for r in conn.execute("SELECT name FROM volumes")}
             for name in orphans:
                 path = self.root / name
-                if name in known or not (path.exists() or path.is_symlink()):
-                    continue
-                log.info("removing %s: left by a killed volume create", path)
-                if path.is_dir() and not path.is_symlink():
-                    self._unmount_under(path)
-                trash.append(self._to_trash(path))
+                if name not in known and path.is_dir() and not path.is_symlink():
+                    self._stray_locked(conn, name, trash)
         for path in trash:
             remove_tree(path)
+
+    def _stray_locked(self, conn: sqlite3.Connection, name: str, trash: builtins.list[Path]) -> Volume | None:
+        """A directory ``<root>/volumes/<name>`` without a row, under the database lock. An empty one is what a
+        killed ``create`` left: moved to ``trash``. One with data (a lost database, a restored backup) is adopted
+        as a volume, with the options of a Docker ``opts.json`` if it has one, as dockerd adopts what it finds."""
+        path = self.root / name
+        if not path.is_dir() or path.is_symlink():
+            raise FailedPrecondition(f"create {name}: {path} exists and is not a volume directory")
+        data = path / DATA
+        from dockyard.store.mounts import is_mountpoint
+
+        if is_mountpoint(data) or not _is_leftover(path):
+            try:
+                validate_name(name)
+            except DockyardError:
+                log.warning("leaving %s alone: not a volume name", path)
+                return None
+            options = _docker_opts(path)
+            created = os.stat(path).st_ctime
+            data.mkdir(mode=0o755, exist_ok=True)
+            conn.execute(
+                "INSERT INTO volumes(name, driver, created, labels, options, state) VALUES (?, ?, ?, ?, ?, ?)",
+                (name, DEFAULT_DRIVER, created, None, _dumps(options), READY),
+            )
+            log.info("adopted %s as volume %s", path, name)
+            return Volume(name, DEFAULT_DRIVER, data, created, None, options)
+        log.info("removing %s: left by a killed volume create", path)
+        trash.append(self._to_trash(path))
+        return None
