@@ -1,9 +1,19 @@
-"""Distribution service: login/logout, registry credentials, and (next) pull and push.
+"""Distribution service: login/logout, registry credentials, pull and push.
 
 ``login`` checks the credentials against the registry (ping ``/v2/``, then Basic or the Bearer token exchange)
 **before** saving them to ``~/.docker/config.json`` (or the configured credential helper), so the docker CLI and
 dockyard share logins. ``authenticate`` only checks them — what the Docker API's ``POST /auth`` does (the daemon
 keeps nothing). ``logout`` erases the server's credentials under every key an older client may have used.
+
+``pull`` and ``push`` move images between the store and a registry (:mod:`dockyard.registry.pull`,
+:mod:`dockyard.registry.push`), emitting Docker's progress events to the caller's sink: the CLI draws them, the API
+server encodes them as dockerd's JSON messages. Nothing is emitted before the registry has confirmed the manifest,
+so a caller that starts its output on the first event can still report ``manifest unknown`` as a plain error.
+Everything a pull writes is under a store lease and the image record comes last; ``build --pull`` and ``run``
+call :meth:`DistributionService.pull` and read the image from :attr:`PullReport.image_id`.
+
+Settings (``<root>/config.json``, Docker's ``daemon.json`` names): ``max-concurrent-downloads`` (3),
+``max-concurrent-uploads`` (5), ``insecure-registries``, ``registry-mirrors``.
 
 The progress event types are re-exported here so that the CLI and the API server need import nothing below the
 engine.
@@ -16,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockyard.errors import FailedPrecondition
+from dockyard.errors import FailedPrecondition, InvalidArgument, NotFound
 from dockyard.registry.progress import (
     BuildAux,
     BuildOutput,
@@ -39,6 +49,8 @@ if TYPE_CHECKING:
     from dockyard.registry.auth import AuthConfig, DockerConfigFile
     from dockyard.registry.client import RegistryClient
     from dockyard.registry.login import LoginStatus
+    from dockyard.registry.sources import BlobSources
+    from dockyard.store.images import ImageRecord
 
 __all__ = [
     "BuildAux",
@@ -76,7 +88,10 @@ class CredentialsSaveError(FailedPrecondition):
 class PullOptions:
     all_tags: bool = False
     platform: str | None = None
+    """``os/arch[/variant]`` to pick from a multi-platform index (default: the host's, linux/amd64 here)."""
     quiet: bool = False
+    tls_verify: bool | None = None
+    """False: talk to this registry without TLS verification (or plain HTTP); None: decide as Docker does."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,7 @@ class PushOptions:
     all_tags: bool = False
     platform: str | None = None
     quiet: bool = False
+    tls_verify: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +107,11 @@ class PullReport:
     reference: str
     """The fully qualified reference pulled (``127.0.0.1:5000/pango/get-started:part2``), printed at the end."""
     digest: str = ""
+    """The digest the reference resolved to on the registry (an index's, for a multi-platform image)."""
+    image_id: str = ""
+    """The local image (``sha256:<config digest>``); with ``all_tags``, the last tag's."""
+    updated: bool = False
+    """True when the name now points at a different image (``Downloaded newer image``), False if up to date."""
 
 
 @dataclass(frozen=True)
@@ -218,7 +239,12 @@ class DistributionService:
     # -- registry access -------------------------------------------------------------------------------------
 
     def registry_client(
-        self, reference: Reference, *, push: bool = False, credentials: AuthConfig | None = None
+        self,
+        reference: Reference,
+        *,
+        push: bool = False,
+        credentials: AuthConfig | None = None,
+        tls_verify: bool | None = None,
     ) -> RegistryClient:
         """A client for ``reference``'s repository with the saved (or given) credentials and the settings."""
         from dockyard.registry.client import RegistryClient
@@ -231,7 +257,20 @@ class DistributionService:
             settings=self.engine.settings,
             push=push,
             certs_dir=self.certs_dir,
+            tls_verify=tls_verify,
         )
+
+    def _setting(self, key: str, default: int) -> int:
+        value = self.engine.settings.extra.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise InvalidArgument(f"settings: {key!r} must be a positive integer")
+        return value
+
+    def blob_sources(self) -> BlobSources:
+        """Which repositories of which registries are known to hold which blobs (for cross-repository mounts)."""
+        from dockyard.registry.sources import BlobSources
+
+        return BlobSources(self.engine.store.db)
 
     def pull(
         self,
@@ -241,8 +280,44 @@ class DistributionService:
         *,
         credentials: AuthConfig | None = None,
     ) -> PullReport:
-        """Pull an image into the store, reporting progress events. (Orchestration comes with the image store.)"""
-        raise FailedPrecondition("pull: not implemented yet")
+        """Pull ``NAME[:TAG|@DIGEST]`` (or every tag of ``NAME`` with ``all_tags``) into the store.
+
+        Errors found before anything is emitted (bad reference, ``manifest unknown``, ``unauthorized``) are raised
+        as they are; later ones too, after the events that were emitted so far.
+        """
+        from dockyard.oci.descriptor import Platform
+        from dockyard.oci.reference import parse_reference
+        from dockyard.registry.progress import downloaded_newer, image_up_to_date
+        from dockyard.registry.pull import DEFAULT_DOWNLOADS, ImagePuller, PullResult
+
+        reference = parse_reference(ref)
+        if options.all_tags:
+            if reference.tag is not None or reference.digest is not None:
+                raise InvalidArgument("tag can't be used with --all-tags/-a")
+        else:
+            reference = reference.with_default_tag()
+        platform = Platform.parse(options.platform) if options.platform else None
+        sink: ProgressSink = ProgressThrottle(progress) if progress is not None else _discard
+        concurrency = self._setting("max-concurrent-downloads", DEFAULT_DOWNLOADS)
+        store = self.engine.store
+        results: list[PullResult] = []
+        with self.registry_client(reference, credentials=credentials, tls_verify=options.tls_verify) as client:
+            puller = ImagePuller(
+                store, client, sink, platform=platform, concurrency=concurrency, sources=self.blob_sources()
+            )
+            targets = [reference.with_tag(t) for t in client.list_tags()] if options.all_tags else [reference]
+            for target in targets:
+                results.append(puller.pull(puller.resolve(target)))
+        updated = any(r.updated for r in results)
+        sink((downloaded_newer if updated else image_up_to_date)(reference.familiar))
+        last = results[-1] if results else None
+        log.info("pulled %s", reference)
+        return PullReport(
+            str(reference),
+            str(last.digest) if last else "",
+            str(last.image.id) if last else "",
+            updated,
+        )
 
     def push(
         self,
@@ -252,5 +327,60 @@ class DistributionService:
         *,
         credentials: AuthConfig | None = None,
     ) -> PushReport:
-        """Push an image from the store, reporting progress events. (Orchestration comes with the image store.)"""
-        raise FailedPrecondition("push: not implemented yet")
+        """Push the local image tagged ``NAME[:TAG]`` (every tag of ``NAME`` with ``all_tags``) to its registry."""
+        from dockyard.oci.descriptor import Platform
+        from dockyard.oci.reference import parse_reference
+        from dockyard.registry.progress import push_refers_to
+        from dockyard.registry.push import DEFAULT_UPLOADS, ImagePusher, PushResult
+
+        reference = parse_reference(ref)
+        if reference.digest is not None:
+            raise InvalidArgument("cannot push a digest reference")
+        if options.all_tags and reference.tag is not None:
+            raise InvalidArgument("tag can't be used with --all-tags/-a")
+        if not options.all_tags:
+            reference = reference.with_default_tag()
+        sink: ProgressSink = ProgressThrottle(progress) if progress is not None else _discard
+        sink(push_refers_to(reference.name))
+        targets = self._push_targets(reference, options.all_tags)
+        if options.platform:
+            want = Platform.parse(options.platform)
+            for target, record in targets:
+                config = self.engine.images.load(record).config
+                actual = Platform(config.os, config.architecture, config.variant)
+                if not actual.matches(want):
+                    raise NotFound(
+                        f"image with reference {target.familiar} was found but does not match the specified "
+                        f"platform: wanted {want}, actual: {actual}"
+                    )
+        concurrency = self._setting("max-concurrent-uploads", DEFAULT_UPLOADS)
+        results: list[PushResult] = []
+        with self.registry_client(
+            reference, push=True, credentials=credentials, tls_verify=options.tls_verify
+        ) as client:
+            pusher = ImagePusher(self.engine.store, client, sink, concurrency=concurrency, sources=self.blob_sources())
+            for target, record in targets:
+                results.append(pusher.push(target, record))
+        last = results[-1]
+        log.info("pushed %s", reference)
+        return PushReport(str(reference), str(last.digest), last.size)
+
+    def _push_targets(self, reference: Reference, all_tags: bool) -> list[tuple[Reference, ImageRecord]]:
+        """The (tag, image) pairs to push, in Docker's words when there are none."""
+        images = self.engine.store.images
+        named = sorted(
+            ((tag, record) for record in images.all() for tag in record.tags if tag.name == reference.name),
+            key=lambda pair: str(pair[0]),
+        )
+        if not named:
+            raise NotFound(f"An image does not exist locally with the tag: {reference.familiar_name}")
+        if all_tags:
+            return named
+        record = images.by_tag(reference)
+        if record is None:
+            raise NotFound(f"tag does not exist: {reference.familiar}")
+        return [(reference, record)]
+
+
+def _discard(event: ProgressEvent) -> None:
+    pass

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import secrets
+import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -24,14 +27,23 @@ from dockyard.oci.mediatypes import MediaType, layer_compression
 from dockyard.oci.reference import Reference
 from dockyard.store.content import ContentWriter
 from dockyard.store.images import ImageRecord
-from dockyard.store.layers import Layer
+from dockyard.store.layers import Layer, chain_of
 from dockyard.store.leases import Lease, LeaseKind
 from dockyard.store.unpack import UnpackResult, detect_compression, unpack_layer
 
 if TYPE_CHECKING:
     from dockyard.store import Store
 
-__all__ = ["LayerBlob", "ingest_layer_blob", "ingest_layer_stream", "write_image"]
+__all__ = [
+    "LayerBlob",
+    "discard_unpack_dir",
+    "find_layer",
+    "ingest_layer_blob",
+    "ingest_layer_stream",
+    "new_unpack_dir",
+    "publish_layer",
+    "write_image",
+]
 
 _CHUNK = 1 << 20
 
@@ -66,6 +78,49 @@ def ingest_layer_blob(
 
     layer = store.layers.ensure(parent, lease, fill, expected_diff_id)
     return LayerBlob(desc, layer.diff_id, layer)
+
+
+def find_layer(
+    store: Store, lease: Lease, desc: Descriptor, parent: Digest | None, diff_id: Digest
+) -> LayerBlob | None:
+    """The layer ``parent`` + ``diff_id`` if it is unpacked already (leased first, so GC cannot take it meanwhile)."""
+    chain_id = chain_of(parent, diff_id)
+    lease.add(LeaseKind.LAYER, str(chain_id))
+    layer = store.layers.get(chain_id)
+    if layer is None or not layer.path.is_dir():
+        return None
+    return LayerBlob(desc, diff_id, layer)
+
+
+def new_unpack_dir(store: Store) -> Path:
+    """An empty directory on the layers' filesystem for a caller that unpacks a layer itself (while downloading).
+
+    Publish it with :func:`publish_layer`, or drop it with :func:`discard_unpack_dir`; if the process dies first,
+    start-up removes it (it lives in a ``tmp-<pid>-*`` directory of the layer store).
+    """
+    tmp = store.layers.root / f"tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    diff = tmp / "diff"
+    diff.mkdir(parents=True)
+    return diff
+
+
+def discard_unpack_dir(diff_dir: Path) -> None:
+    """Remove a directory made by :func:`new_unpack_dir` (and its ``tmp-`` parent)."""
+    shutil.rmtree(diff_dir.parent, ignore_errors=True)
+
+
+def publish_layer(
+    store: Store, lease: Lease, desc: Descriptor, parent: Digest | None, diff_id: Digest, size: int, diff_dir: Path
+) -> LayerBlob:
+    """Publish a layer the caller unpacked into ``diff_dir`` (from :func:`new_unpack_dir`) and verified.
+
+    ``parent`` must be published already. If another process published the same chain first, its layer is used.
+    """
+    try:
+        layer = store.layers.register(chain_of(parent, diff_id), parent, diff_id, size, diff_dir, lease)
+    finally:
+        discard_unpack_dir(diff_dir)
+    return LayerBlob(desc, diff_id, layer)
 
 
 def ingest_layer_stream(

@@ -10,7 +10,8 @@ import click
 
 if TYPE_CHECKING:
     from dockyard.cli.state import CliState
-    from dockyard.engine.distribution import DistributionService, LoginResult
+    from dockyard.engine.distribution import DistributionService, LoginResult, ProgressEvent
+    from dockyard.errors import DockyardError
 
 __all__ = ["login_cmd", "logout_cmd", "pull_cmd", "push_cmd"]
 
@@ -144,6 +145,45 @@ def _has_tag_or_digest(name: str) -> bool:
     return "@" in name or ":" in name.rsplit("/", 1)[-1]
 
 
+def _check_reference(name: str) -> None:
+    """The docker CLI parses the name itself and prints its error plainly (``invalid reference format``)."""
+    from dockyard.errors import InvalidArgument
+    from dockyard.oci.reference import parse_reference
+
+    try:
+        parse_reference(name)
+    except InvalidArgument as exc:
+        _fail(exc.message)
+
+
+class _Output:
+    """Forwards events to the printer (if any) and remembers whether anything was shown yet."""
+
+    def __init__(self, quiet: bool) -> None:
+        from dockyard.cli.progress import ProgressPrinter
+
+        self.printer = None if quiet else ProgressPrinter(click.get_text_stream("stdout"))
+        self.started = False
+
+    def __call__(self, event: ProgressEvent) -> None:
+        self.started = True
+        if self.printer is not None:
+            self.printer(event)
+
+    def fail(self, exc: DockyardError) -> NoReturn:
+        """Docker's two ways of failing: before the stream started (an HTTP error) or inside it (plain text)."""
+        if self.printer is not None:
+            self.printer.close()
+        _fail(exc.message if self.started else f"Error response from daemon: {exc.message}")
+
+    def close(self) -> None:
+        if self.printer is not None:
+            self.printer.close()
+
+
+_TLS_HELP = "Require HTTPS and verify certificates when contacting registries (default: as Docker decides)"
+
+
 @click.command("pull", context_settings=CONTEXT)
 @click.argument("name", metavar="NAME[:TAG|@DIGEST]")
 @click.option("-a", "--all-tags", is_flag=True, help="Download all tagged images in the repository")
@@ -155,25 +195,32 @@ def _has_tag_or_digest(name: str) -> bool:
     help="Set platform if server is multi-platform capable",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output")
+@click.option("--tls-verify", type=click.BOOL, default=None, is_flag=False, flag_value=True, help=_TLS_HELP)
 @click.pass_obj
 def pull_cmd(
-    state: CliState, name: str, all_tags: bool, disable_content_trust: bool, platform: str | None, quiet: bool
+    state: CliState,
+    name: str,
+    all_tags: bool,
+    disable_content_trust: bool,
+    platform: str | None,
+    quiet: bool,
+    tls_verify: bool | None,
 ) -> None:
     """Download an image from a registry."""
-    from dockyard.cli.progress import ProgressPrinter
     from dockyard.engine.distribution import PullOptions
+    from dockyard.errors import DockyardError
 
+    _check_reference(name)
     if all_tags and _has_tag_or_digest(name):
         _fail("tag can't be used with --all-tags/-a")
-    if not quiet:
-        if all_tags:
-            click.echo("Pulling all tagged images")
-        elif not _has_tag_or_digest(name):
-            click.echo("Using default tag: latest")
-    printer = None if quiet else ProgressPrinter(click.get_text_stream("stdout"))
-    report = state.engine.distribution.pull(name, PullOptions(all_tags, platform, quiet), printer)
-    if printer is not None:
-        printer.close()
+    if not quiet and not all_tags and not _has_tag_or_digest(name):
+        click.echo("Using default tag: latest")
+    out = _Output(quiet)
+    try:
+        report = state.engine.distribution.pull(name, PullOptions(all_tags, platform, quiet, tls_verify), out)
+    except DockyardError as exc:
+        out.fail(exc)
+    out.close()
     click.echo(report.reference)
 
 
@@ -183,21 +230,31 @@ def pull_cmd(
 @click.option("--disable-content-trust", is_flag=True, default=True, hidden=True, help="Skip image signing")
 @click.option("--platform", metavar="string", help="Push a platform-specific manifest as a single-platform image")
 @click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output")
+@click.option("--tls-verify", type=click.BOOL, default=None, is_flag=False, flag_value=True, help=_TLS_HELP)
 @click.pass_obj
 def push_cmd(
-    state: CliState, name: str, all_tags: bool, disable_content_trust: bool, platform: str | None, quiet: bool
+    state: CliState,
+    name: str,
+    all_tags: bool,
+    disable_content_trust: bool,
+    platform: str | None,
+    quiet: bool,
+    tls_verify: bool | None,
 ) -> None:
     """Upload an image to a registry."""
-    from dockyard.cli.progress import ProgressPrinter
     from dockyard.engine.distribution import PushOptions
+    from dockyard.errors import DockyardError
 
+    _check_reference(name)
     if all_tags and _has_tag_or_digest(name):
         _fail("tag can't be used with --all-tags/-a")
     if not quiet and not all_tags and not _has_tag_or_digest(name):
         click.echo("Using default tag: latest")
-    printer = None if quiet else ProgressPrinter(click.get_text_stream("stdout"))
-    report = state.engine.distribution.push(name, PushOptions(all_tags, platform, quiet), printer)
-    if printer is not None:
-        printer.close()
+    out = _Output(quiet)
+    try:
+        report = state.engine.distribution.push(name, PushOptions(all_tags, platform, quiet, tls_verify), out)
+    except DockyardError as exc:
+        out.fail(exc)
+    out.close()
     if quiet:
         click.echo(report.reference)
