@@ -7,10 +7,12 @@ Schema: each component owns its tables and an ordered list of migrations, applie
 ``schema_migrations(component, version)``. A migration is a SQL script; it runs in the same transaction
 that records it, so a killed process never leaves a half-migrated schema. Components and their tables:
 
-* ``store``      blobs, layers, images, image_tags, image_digests, leases, lease_resources (see images.py)
-* ``containers`` containers, execs, volumes (runtime/engine)
-* ``network``    networks, endpoints (network)
-* ``build``      build_cache (build)
+* ``store``      layers, images, image_blobs, image_tags, image_digests, snapshots, leases, lease_resources
+                 (see schema.py)
+* ``containers`` containers, execs (engine/containers/schema.py)
+* ``volumes``    volumes, volume_users, volume_mounts (engine/volumes)
+* ``network``    networks, endpoints, ports, sandboxes (network/state.py)
+* ``build``      the build cache (build/)
 """
 
 from __future__ import annotations
