@@ -276,10 +276,11 @@ class Distribution:
     tls: bool = False
     require_client_cert: bool = False
     tls_files: TlsFiles | None = None
+    bind: str = "127.0.0.1"  # the address it listens on (another host address makes it a non-loopback registry)
 
     @property
     def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.bind}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -298,7 +299,7 @@ class Distribution:
             "  delete:",
             "    enabled: true",
             "http:",
-            f"  addr: 127.0.0.1:{self.port}",
+            f"  addr: {self.bind}:{self.port}",
             f"  secret: {secrets.token_hex(16)}",
         ]
         if self.tls:
@@ -329,28 +330,51 @@ class Distribution:
     def start(self) -> Distribution:
         for _attempt in range(3):
             self.port = free_port()
-            config = self.directory / "config.yml"
-            config.write_text(self._config())
-            log = open(self.directory / "registry.log", "wb")  # noqa: SIM115 - closed with the process
-            self.process = subprocess.Popen(
-                ["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-            log.close()
-            deadline = time.monotonic() + START_TIMEOUT
-            while time.monotonic() < deadline and self.process.poll() is None:
-                try:
-                    with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                        pass
-                    if self.tls:
-                        return self
-                    urllib.request.urlopen(f"{self.url}/v2/", timeout=1).close()
-                    return self
-                except urllib.error.HTTPError:
-                    return self  # 401: up, and asking for credentials
-                except OSError:
-                    time.sleep(0.05)
-            self._kill()
+            if self._launch():
+                return self
         raise RuntimeError(f"docker-registry did not start:\n{(self.directory / 'registry.log').read_text()}")
+
+    def restart(self) -> Distribution:
+        """Start again on the same port with the same storage (after :meth:`kill`)."""
+        self._kill()
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._launch():
+                return self
+            time.sleep(0.2)  # the port may still be held for a moment
+        raise RuntimeError(f"docker-registry did not restart:\n{(self.directory / 'registry.log').read_text()}")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no cleanup, connections cut."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)
+        self.process = None
+
+    def _launch(self) -> bool:
+        config = self.directory / "config.yml"
+        if not config.exists() or f"addr: {self.bind}:{self.port}" not in config.read_text():
+            config.write_text(self._config())
+        log = open(self.directory / "registry.log", "ab")  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen(
+            ["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                with socket.create_connection((self.bind, self.port), timeout=1):
+                    pass
+                if self.tls:
+                    return True
+                urllib.request.urlopen(f"{self.url}/v2/", timeout=1).close()
+                return True
+            except urllib.error.HTTPError:
+                return True  # 401: up, and asking for credentials
+            except OSError:
+                time.sleep(0.05)
+        self._kill()
+        return False
 
     def _kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -370,8 +394,10 @@ class Distribution:
 
 
 @contextlib.contextmanager
-def running(auth: str, *, tls: bool = False, require_client_cert: bool = False) -> Iterator[Distribution]:
-    registry = Distribution(auth, tls=tls, require_client_cert=require_client_cert)
+def running(
+    auth: str, *, tls: bool = False, require_client_cert: bool = False, bind: str = "127.0.0.1"
+) -> Iterator[Distribution]:
+    registry = Distribution(auth, tls=tls, require_client_cert=require_client_cert, bind=bind)
     try:
         yield registry.start()
     finally:

@@ -206,12 +206,13 @@ def test_cli_logout_default_is_docker_hub(tmp_path: Path, docker_config: Path) -
 
 def test_cli_pull_and_push_are_wired(tmp_path: Path) -> None:
     pull = dockyard(tmp_path, "pull", "127.0.0.1:1/x")
-    assert pull.stdout == "Using default tag: latest\n"
-    assert "pull: not implemented yet" in pull.stderr and pull.returncode != 0
+    assert pull.stdout == "Using default tag: latest\n" and pull.returncode == 1
+    assert pull.stderr.startswith('Error response from daemon: Get "http')
+    assert pull.stderr.endswith("connect: connection refused\n")
     push = dockyard(tmp_path, "push", "-q", "127.0.0.1:1/x:v1")
-    assert "push: not implemented yet" in push.stderr and push.returncode != 0
+    assert push.stderr == "An image does not exist locally with the tag: 127.0.0.1:1/x\n" and push.returncode == 1
     helptext = dockyard(tmp_path, "pull", "--help").stdout
-    for flag in ("-a, --all-tags", "--platform", "-q, --quiet"):
+    for flag in ("-a, --all-tags", "--platform", "-q, --quiet", "--tls-verify"):
         assert flag in helptext
 
 
