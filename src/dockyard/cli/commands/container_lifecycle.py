@@ -1,0 +1,202 @@
+"""``start``, ``stop``, ``restart``, ``kill``, ``pause``, ``unpause``, ``rm``, ``wait``, ``rename``, ``container
+prune`` and the hidden ``container cleanup`` conmon runs. Batch commands print each name as given and, like
+docker, report failures as ``Error response from daemon: ...`` and exit 1 once all names were tried."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import click
+
+from dockyard.cli.commands.container_cmd import DockerCommand, service
+
+if TYPE_CHECKING:
+    from dockyard.engine.containers import ItemReport
+
+__all__ = [
+    "cleanup_cmd",
+    "kill_cmd",
+    "pause_cmd",
+    "prune_cmd",
+    "rename_cmd",
+    "restart_cmd",
+    "rm_cmd",
+    "start_cmd",
+    "stop_cmd",
+    "unpause_cmd",
+    "wait_cmd",
+]
+
+
+def daemon_error(message: str) -> None:
+    click.echo(f"Error response from daemon: {message}", err=True)
+
+
+def print_reports(reports: Sequence[ItemReport]) -> None:
+    """Names that worked on stdout, errors on stderr; exit 1 if anything failed."""
+    failed = False
+    for report in reports:
+        if report.ok:
+            click.echo(report.name)
+        else:
+            daemon_error(report.error)
+            failed = True
+    if failed:
+        sys.stdout.flush()
+        sys.exit(1)
+
+
+@click.command("start", cls=DockerCommand)
+@click.option("-a", "--attach", is_flag=True, help="Attach STDOUT/STDERR and forward signals")
+@click.option("--detach-keys", metavar="string", help="Override the key sequence for detaching a container")
+@click.option("-i", "--interactive", is_flag=True, help="Attach container's STDIN")
+@click.argument("containers", nargs=-1, required=True)
+def start_cmd(attach: bool, detach_keys: str | None, interactive: bool, containers: tuple[str, ...]) -> None:
+    """Start one or more stopped containers."""
+    svc = service()
+    if not (attach or interactive):
+        print_reports(svc.start_many(containers))
+        return
+    if len(containers) > 1:
+        daemon_error("you cannot start and attach multiple containers at once")
+        sys.exit(1)
+    from dataclasses import replace
+
+    from dockyard.cli.commands.container_run import run_foreground
+    from dockyard.errors import DockyardError
+
+    try:
+        record = svc.get(containers[0])
+    except DockyardError as exc:
+        daemon_error(exc.message)
+        sys.exit(1)
+    options = replace(record.options, attach_stdin=interactive and record.config.open_stdin, tty=record.config.tty)
+    code = run_foreground(svc, record.id, options, sig_proxy=True, detach_keys=detach_keys)
+    sys.stdout.flush()
+    click.get_current_context().exit(code)
+
+
+@click.command("stop", cls=DockerCommand)
+@click.option("-s", "--signal", default="", metavar="string", help="Signal to send to the container")
+@click.option("-t", "--time", "--timeout", "timeout", type=int, metavar="int",
+              help="Seconds to wait before killing the container")  # fmt: skip
+@click.argument("containers", nargs=-1, required=True)
+def stop_cmd(signal: str, timeout: int | None, containers: tuple[str, ...]) -> None:
+    """Stop one or more running containers."""
+    from dockyard.engine.containers import StopOptions
+
+    print_reports(service().stop(containers, StopOptions(timeout=timeout, signal=signal)))
+
+
+@click.command("restart", cls=DockerCommand)
+@click.option("-s", "--signal", default="", metavar="string", help="Signal to send to the container")
+@click.option("-t", "--time", "--timeout", "timeout", type=int, metavar="int",
+              help="Seconds to wait before killing the container")  # fmt: skip
+@click.argument("containers", nargs=-1, required=True)
+def restart_cmd(signal: str, timeout: int | None, containers: tuple[str, ...]) -> None:
+    """Restart one or more containers."""
+    from dockyard.engine.containers import StopOptions
+
+    print_reports(service().restart(containers, StopOptions(timeout=timeout, signal=signal)))
+
+
+@click.command("kill", cls=DockerCommand)
+@click.option("-s", "--signal", default="KILL", metavar="string", help="Signal to send to the container")
+@click.argument("containers", nargs=-1, required=True)
+def kill_cmd(signal: str, containers: tuple[str, ...]) -> None:
+    """Kill one or more running containers."""
+    from dockyard.engine.containers import KillOptions
+
+    print_reports(service().kill(containers, KillOptions(signal=signal)))
+
+
+@click.command("pause", cls=DockerCommand)
+@click.argument("containers", nargs=-1, required=True)
+def pause_cmd(containers: tuple[str, ...]) -> None:
+    """Pause all processes within one or more containers."""
+    print_reports(service().pause(containers))
+
+
+@click.command("unpause", cls=DockerCommand)
+@click.argument("containers", nargs=-1, required=True)
+def unpause_cmd(containers: tuple[str, ...]) -> None:
+    """Unpause all processes within one or more containers."""
+    print_reports(service().unpause(containers))
+
+
+@click.command("rm", cls=DockerCommand)
+@click.option("-f", "--force", is_flag=True, help="Force the removal of a running container (uses SIGKILL)")
+@click.option("-l", "--link", is_flag=True, help="Remove the specified link")
+@click.option("-v", "--volumes", is_flag=True, help="Remove anonymous volumes associated with the container")
+@click.argument("containers", nargs=-1, required=True)
+def rm_cmd(force: bool, link: bool, volumes: bool, containers: tuple[str, ...]) -> None:
+    """Remove one or more containers."""
+    from dockyard.engine.containers import RemoveOptions
+
+    print_reports(service().remove(containers, RemoveOptions(force=force, volumes=volumes)))
+
+
+@click.command("wait", cls=DockerCommand)
+@click.argument("containers", nargs=-1, required=True)
+def wait_cmd(containers: tuple[str, ...]) -> None:
+    """Block until one or more containers stop, then print their exit codes."""
+    from dockyard.errors import DockyardError
+
+    svc = service()
+    failed = False
+    for name in containers:
+        try:
+            click.echo(svc.wait(name))
+        except DockyardError as exc:
+            daemon_error(exc.message)
+            failed = True
+    if failed:
+        sys.exit(1)
+
+
+@click.command("rename", cls=DockerCommand)
+@click.argument("container")
+@click.argument("new_name")
+def rename_cmd(container: str, new_name: str) -> None:
+    """Rename a container."""
+    from dockyard.errors import DockyardError
+
+    try:
+        service().rename(container, new_name)
+    except DockyardError as exc:
+        daemon_error(exc.message)
+        sys.exit(1)
+
+
+@click.command("prune", cls=DockerCommand)
+@click.option(
+    "--filter", "filters", multiple=True, metavar="filter", help="Provide filter values (e.g. 'until=<timestamp>')"
+)
+@click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation")
+def prune_cmd(filters: tuple[str, ...], force: bool) -> None:
+    """Remove all stopped containers."""
+    from dockyard.cli.output import human_size
+
+    if not force:
+        click.echo("WARNING! This will remove all stopped containers.")
+        click.echo("Are you sure you want to continue? [y/N] ", nl=False)
+        answer = sys.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            return
+    report = service().prune(filters)
+    if report.deleted:
+        click.echo("Deleted Containers:")
+        for cid in report.deleted:
+            click.echo(cid)
+        click.echo("")
+    click.echo(f"Total reclaimed space: {human_size(report.space_reclaimed)}")
+
+
+@click.command("cleanup", cls=DockerCommand, hidden=True)
+@click.option("--token", default="", help="The run the exit belongs to")
+@click.argument("container_id")
+def cleanup_cmd(token: str, container_id: str) -> None:
+    """Record a container's exit (run by its monitor when it ends)."""
+    service().cleanup(container_id, token)

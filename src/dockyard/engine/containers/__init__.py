@@ -1,0 +1,95 @@
+"""The container service: records in SQLite, lifecycle on runc + conmon, and the views ``ps``/``inspect`` show.
+
+Modules, one noun each: ``types`` (small values and reports), ``options`` (CreateOptions), ``schema``/``records``
+(the tables), ``names``, ``create``, ``runspec`` (record -> runtime/network options), ``lifecycle`` (start, end
+of a run), ``controls`` (stop, kill, pause, remove, wait), ``reconcile`` (exit hook, restart policies),
+``liveness`` (cheap host checks), ``listing`` (ps, filters), ``views`` (Docker's JSON), ``streams`` (logs,
+attach, exec, top, stats), ``files`` (cp, diff, export, commit), ``locks``. ``service.ContainerService`` is the
+facade. Names are imported on first use, so ``ps`` pays only for what it touches.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dockyard.engine.containers.options import CreateOptions, MountRequest
+    from dockyard.engine.containers.records import ContainerRecord, ExecRecord, PublishedPort
+    from dockyard.engine.containers.service import ContainerService, PendingAttach
+    from dockyard.engine.containers.streams import ExecHandle, ExecInfo, StatsSample
+    from dockyard.engine.containers.types import (
+        AttachOptions,
+        ContainerMount,
+        ContainerStatus,
+        CreateResult,
+        ExecCreateOptions,
+        ItemReport,
+        KillOptions,
+        MountRequestType,
+        NoSuchImage,
+        PruneReport,
+        PullPolicy,
+        RemoveOptions,
+        RestartPolicy,
+        RestartPolicyName,
+        RunConfig,
+        StopOptions,
+        UlimitSpec,
+        WaitCondition,
+    )
+    from dockyard.engine.containers.views import ContainerDetails, EndpointView
+
+__all__ = [
+    "AttachOptions",
+    "ContainerDetails",
+    "ContainerMount",
+    "ContainerRecord",
+    "ContainerService",
+    "ContainerStatus",
+    "CreateOptions",
+    "CreateResult",
+    "EndpointView",
+    "ExecCreateOptions",
+    "ExecHandle",
+    "ExecInfo",
+    "ExecRecord",
+    "ItemReport",
+    "KillOptions",
+    "MountRequest",
+    "MountRequestType",
+    "NoSuchImage",
+    "PendingAttach",
+    "PruneReport",
+    "PublishedPort",
+    "PullPolicy",
+    "RemoveOptions",
+    "RestartPolicy",
+    "RestartPolicyName",
+    "RunConfig",
+    "StatsSample",
+    "StopOptions",
+    "UlimitSpec",
+    "WaitCondition",
+]
+
+_LAZY = {
+    "CreateOptions": "options",
+    "MountRequest": "options",
+    "ContainerRecord": "records",
+    "ExecRecord": "records",
+    "PublishedPort": "records",
+    "ContainerService": "service",
+    "PendingAttach": "service",
+    "ExecHandle": "streams",
+    "ExecInfo": "streams",
+    "StatsSample": "streams",
+    "ContainerDetails": "views",
+    "EndpointView": "views",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module 'dockyard.engine.containers' has no attribute {name!r}")
+    return getattr(import_module(f"dockyard.engine.containers.{_LAZY.get(name, 'types')}"), name)

@@ -1,0 +1,270 @@
+"""Starting a container and ending a run: ``start`` (rootfs, volumes, network, bundle, monitor, runc start) and
+``finish_run`` (record the exit, release what the run held, apply the restart policy or ``--rm``).
+
+Both run under the container's lock. A start records its intent first (``owner_pid`` and a fresh ``run_token``)
+and undoes everything it made if it fails; a process killed half-way is cleaned up by the next reconcile.
+``finish_run`` is idempotent and keyed by the run token: the exit hook, a foreground ``run``, ``stop`` and the
+reconcile may all call it for the same exit, and the first one does the work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from dockyard.engine.containers.liveness import UNKNOWN_EXIT, boot_id, pid_alive, read_exit
+from dockyard.engine.containers.records import ContainerRecord, PublishedPort
+from dockyard.engine.containers.types import ContainerStatus, MountRequestType, RestartPolicyName
+from dockyard.errors import Conflict, DockyardError, NotFound
+
+if TYPE_CHECKING:
+    from dockyard.engine.containers.service import ContainerService
+    from dockyard.network import Attachment
+    from dockyard.runtime import Bundle, Mount, Namespace
+
+__all__ = ["RestartDecision", "finish_run", "release_run", "restart_decision", "start_container"]
+
+log = logging.getLogger(__name__)
+
+RESTART_MIN_DELAY = 0.1  # moby restartmanager: 100 ms, doubled per quick restart, at most a minute
+RESTART_MAX_DELAY = 60.0
+RESTART_RESET_AFTER = 10.0  # a run of 10 s or more resets the backoff
+
+Attacher = Callable[["Bundle"], None]
+
+
+@dataclass(frozen=True)
+class RestartDecision:
+    delay: float
+
+
+def restart_decision(record: ContainerRecord, exit_code: int, ran_for: float) -> RestartDecision | None:
+    """moby ``restartmanager.ShouldRestart``: whether (and after what backoff) the policy restarts this exit."""
+    policy = record.options.restart_policy
+    if policy.name is RestartPolicyName.NO or record.manually_stopped:
+        return None  # docker stop/kill cancel the restart manager
+    if policy.name is RestartPolicyName.ON_FAILURE:
+        limit = policy.maximum_retry_count
+        if exit_code == 0 or (limit and record.restart_count >= limit):
+            return None
+    previous = record.restart_delay
+    if ran_for >= RESTART_RESET_AFTER or previous <= 0:
+        delay = RESTART_MIN_DELAY
+    else:
+        delay = min(previous * 2, RESTART_MAX_DELAY)
+    return RestartDecision(delay)
+
+
+def _mounts(svc: ContainerService, record: ContainerRecord, rootfs: str) -> list[Mount]:
+    from dockyard.runtime import Mount, MountType, Propagation
+
+    out: list[Mount] = []
+    for m in record.mounts:
+        if m.type is MountRequestType.TMPFS:
+            options = (*m.tmpfs_options, "ro") if m.read_only else m.tmpfs_options
+            out.append(Mount(m.destination, type=MountType.TMPFS, tmpfs_options=tuple(options)))
+        elif m.type is MountRequestType.BIND:
+            if not os.path.exists(m.source):
+                os.makedirs(m.source, exist_ok=True)  # -v creates a missing host directory, as Docker does
+            propagation = Propagation(m.propagation) if m.propagation else Propagation.RPRIVATE
+            out.append(Mount(m.destination, m.source, MountType.BIND, m.read_only, propagation))
+        else:
+            source = svc.engine.volumes.mount_source(m.source, rootfs, m.destination, record.id, copy=not m.no_copy)
+            out.append(Mount(m.destination, str(source), MountType.VOLUME, m.read_only))
+    return out
+
+
+def _peer(svc: ContainerService, mode: str) -> ContainerRecord:
+    """The running container named by ``container:<x>`` (``--network``/``--pid``/``--ipc``)."""
+    target = mode.partition(":")[2]
+    peer = svc.store.resolve(target)
+    if peer.status is not ContainerStatus.RUNNING:
+        raise Conflict(f"cannot join namespaces of a non running container: {target}")
+    return peer
+
+
+def _network(svc: ContainerService, record: ContainerRecord) -> tuple[Attachment, Namespace]:
+    from dockyard.engine.containers.runspec import network_options
+    from dockyard.runtime import Namespace
+
+    opts = record.options
+    mode = None
+    if opts.network_mode.startswith("container:"):
+        mode = f"container:{_peer(svc, opts.network_mode).id}"
+    hostname = "" if opts.network_mode.startswith("container:") else record.config.hostname
+    netopts = network_options(opts, record.config.exposed_ports, mode=mode, hostname=hostname)
+    attachment = svc.engine.networks.setup(record.id, record.name, netopts)
+    namespace = Namespace.join(attachment.netns) if attachment.netns else Namespace.host()
+    return attachment, namespace
+
+
+def start_container(
+    svc: ContainerService,
+    record: ContainerRecord,
+    *,
+    attachers: Sequence[Attacher] = (),
+    console_size: tuple[int, int] | None = None,
+) -> ContainerRecord:
+    """Start a created or exited container (the caller holds its lock). ``attachers`` are called with the
+    bundle once the monitor listens and before the process starts, so they miss no output."""
+    from dockyard.engine.containers.runspec import container_spec
+    from dockyard.runtime import EtcFiles, MonitorOptions, write_bundle, write_etc_files
+
+    if record.status in (ContainerStatus.RUNNING, ContainerStatus.PAUSED):
+        return record
+    if record.status in (ContainerStatus.REMOVING, ContainerStatus.DEAD):
+        raise Conflict(f"cannot start a container in state {record.status}: {record.id}")
+    cid = record.id
+    token = secrets.token_hex(8)
+    svc.store.update(cid, owner_pid=os.getpid(), run_token=token)
+    runtime = svc.runtime
+    directory = svc.container_dir(cid)
+    created = None
+    networked = False
+    try:
+        rootfs = str(svc.engine.store.snapshots.mount(cid))
+        mounts = _mounts(svc, record, rootfs)
+        opts = record.options
+        pid_peer = _peer(svc, opts.pid_mode).pid if opts.pid_mode.startswith("container:") else 0
+        ipc_peer = _peer(svc, opts.ipc_mode).pid if opts.ipc_mode.startswith("container:") else 0
+        networked = True
+        attachment, namespace = _network(svc, record)
+        etc = write_etc_files(
+            directory,
+            EtcFiles(hostname=record.config.hostname, hosts=attachment.hosts, resolv_conf=attachment.resolv_conf),
+        )
+        spec = container_spec(
+            record, rootfs, mounts, etc, namespace, pid_peer=pid_peer, ipc_peer=ipc_peer, console_size=console_size
+        )
+        bundle = write_bundle(directory, spec)
+        config = record.config
+        monitor = MonitorOptions(
+            tty=config.tty,
+            stdin=config.open_stdin,
+            stdin_once=config.stdin_once or not config.open_stdin,
+            exit_command=svc.exit_command(cid, token),
+            name=record.name,
+        )
+        created = runtime.create(cid, bundle, monitor)
+        for attach in attachers:
+            attach(bundle)
+        runtime.start(cid)
+    except BaseException as exc:
+        _undo_start(svc, record, created is not None, networked)
+        code = getattr(exc, "exit_code", 128) if isinstance(exc, DockyardError) else 128
+        svc.store.update(cid, owner_pid=0, error=str(exc), exit_code=code if code in (126, 127) else 128)
+        raise
+    ports = tuple(PublishedPort(p.container_port, str(p.protocol), p.host_ip, p.host_port) for p in attachment.ports)
+    svc.store.update(
+        cid,
+        status=ContainerStatus.RUNNING,
+        pid=created.pid,
+        monitor_pid=created.monitor_pid,
+        started_at=svc.store.now(),
+        exit_code=0,
+        error="",
+        oom_killed=False,
+        boot_id=boot_id(),
+        ports=ports,
+        owner_pid=0,
+        manually_stopped=False,
+    )
+    log.debug("started container %s (pid %d, monitor %d)", cid[:12], created.pid, created.monitor_pid)
+    refreshed = svc.store.get(cid)
+    assert refreshed is not None
+    return refreshed
+
+
+def _undo_start(svc: ContainerService, record: ContainerRecord, created: bool, networked: bool) -> None:
+    cid = record.id
+    if created:
+        with contextlib.suppress(DockyardError):
+            svc.runtime.delete(cid, force=True)
+    if networked:
+        with contextlib.suppress(Exception):
+            svc.engine.networks.release(cid)
+    with contextlib.suppress(Exception):
+        svc.engine.store.snapshots.unmount(cid)
+
+
+def release_run(svc: ContainerService, record: ContainerRecord) -> None:
+    """What a run held, given back: the runtime's container and cgroups, the network, the rootfs mount."""
+    cid = record.id
+    try:
+        svc.runtime.delete(cid, force=True)
+    except NotFound:
+        pass
+    except DockyardError:
+        log.warning("release %s: runc delete failed", cid[:12], exc_info=True)
+        svc.runtime_leftovers(cid)
+    monitor = record.monitor_pid
+    if monitor and record.boot_id == boot_id() and pid_alive(monitor) and svc.is_monitor(monitor, cid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(monitor, 9)
+    try:
+        svc.engine.networks.release(cid)
+    except Exception:
+        log.warning("release %s: network release failed", cid[:12], exc_info=True)
+    if any(m.type is MountRequestType.VOLUME for m in record.mounts):
+        try:
+            svc.engine.volumes.unmount(cid)
+        except DockyardError:
+            log.warning("release %s: volume unmount failed", cid[:12], exc_info=True)
+    svc.engine.store.snapshots.unmount(cid)
+
+
+def finish_run(svc: ContainerService, container_id: str, token: str = "", *, lost: bool = False) -> bool:
+    """Record the end of the container's current run (if ``token`` names it) and act on it. ``lost``: its monitor
+    is gone without an exit file (killed, or the host rebooted), Docker's exit code 255. True if it did the work."""
+    with svc.locks.hold(container_id):
+        record = svc.store.get(container_id)
+        if record is None or (token and record.run_token != token):
+            return False
+        if record.status not in (ContainerStatus.RUNNING, ContainerStatus.PAUSED):
+            return False
+        directory = svc.container_dir(container_id)
+        same_boot = record.boot_id == boot_id()
+        exited = read_exit(directory) if same_boot else None
+        if exited is None:
+            if same_boot and pid_alive(record.monitor_pid) and not lost:
+                return False  # still running
+            code, when = UNKNOWN_EXIT, svc.store.now()
+        else:
+            code, when = exited
+        oom = (directory / "oom").exists()
+        release_run(svc, record)
+        decision = restart_decision(record, code, when - record.started_at)
+        if decision is not None:
+            svc.store.update(
+                container_id,
+                status=ContainerStatus.RESTARTING,
+                restart_count=record.restart_count + 1,
+                restart_delay=decision.delay,
+                exit_code=code,
+                finished_at=when,
+                pid=0,
+                oom_killed=oom,
+                ports=(),
+                owner_pid=0,
+            )
+            log.debug("container %s exited %d: restarting in %.1fs", container_id[:12], code, decision.delay)
+            return True
+        svc.store.update(
+            container_id,
+            status=ContainerStatus.EXITED,
+            exit_code=code,
+            finished_at=when,
+            pid=0,
+            oom_killed=oom,
+            ports=(),
+            owner_pid=0,
+        )
+        svc.mark_execs_done(container_id)
+        if record.options.auto_remove:
+            svc.remove_locked(container_id, volumes=True)
+        return True

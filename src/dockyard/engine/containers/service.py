@@ -1,0 +1,590 @@
+"""ContainerService: the one API behind the container commands and the Docker API's ``/containers`` routes.
+
+Flow of ``docker run`` on it: ``create(CreateOptions) -> CreateResult`` -> ``attach(id)`` (optional, before
+start: nothing is missed) -> ``start(id)`` -> ``wait(id, NEXT_EXIT)`` -> exit code; ``--rm`` containers remove
+themselves when their run ends. Everything else is one call each: ``stop``/``kill``/``restart``/``pause``/
+``unpause``/``remove`` (batch, one report per name), ``logs``, ``exec_*``, ``top``, ``stats``, ``port``,
+``rename``, ``prune``, ``list``, ``inspect``, ``diff``, ``commit``, ``export``, ``archive_get``/``archive_put``.
+
+Nothing here needs a daemon: conmon runs ``dockyard container cleanup <id>`` when a container ends, and every
+call first reconciles the rows it touches against the host (see ``reconcile.py``). Heavy packages (runtime,
+network, the image store) are imported on first use, so ``list`` costs one query and a few syscalls.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from dockyard.engine.containers.listing import ContainerSummary, network_names
+from dockyard.engine.containers.liveness import boot_marker_changed, needs_reconcile, pid_alive
+from dockyard.engine.containers.locks import ContainerLocks
+from dockyard.engine.containers.records import ContainerRecord, ContainerStore, PublishedPort
+from dockyard.engine.containers.types import (
+    ContainerStatus,
+    CreateResult,
+    ExecCreateOptions,
+    ItemReport,
+    KillOptions,
+    MountRequestType,
+    PruneReport,
+    RemoveOptions,
+    StopOptions,
+    WaitCondition,
+)
+from dockyard.errors import Conflict, DockyardError, InvalidArgument
+
+if TYPE_CHECKING:
+    from dockyard.engine import Engine
+    from dockyard.engine.containers.options import CreateOptions
+    from dockyard.engine.containers.streams import ExecHandle, ExecInfo, StatsSample
+    from dockyard.engine.containers.views import ContainerDetails
+    from dockyard.engine.networks import ContainerTarget
+    from dockyard.engine.system import ContainerCounts
+    from dockyard.runtime import AttachSocket, Bundle, LogEntry, LogOptions, RuncRuntime, TopResult
+    from dockyard.settings import Layout
+
+__all__ = ["ContainerService", "PendingAttach"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class ContainerService:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.layout: Layout = engine.settings.layout
+        self.locks = ContainerLocks(self.layout.locks / "containers")
+        self._settled = False
+        self._pending: dict[str, list[PendingAttach]] = {}
+
+    # -- plumbing ----------------------------------------------------------------------------------------------
+
+    @cached_property
+    def store(self) -> ContainerStore:
+        return ContainerStore.open(self.layout.db)
+
+    @cached_property
+    def runtime(self) -> RuncRuntime:
+        from dockyard.runtime import RuncRuntime
+
+        return RuncRuntime(self.layout.root, runc=self.engine.settings.runtime or "runc")
+
+    @property
+    def runtime_exits_dir(self) -> Path:
+        return self.layout.run / "exits"
+
+    def container_dir(self, container_id: str) -> Path:
+        return self.layout.containers / container_id
+
+    def bundle(self, container_id: str) -> Bundle:
+        from dockyard.runtime import Bundle
+
+        return Bundle(self.container_dir(container_id))
+
+    def exit_command(self, container_id: str, token: str) -> tuple[str, ...]:
+        """What conmon runs when the container ends (also when no dockyard process is left)."""
+        return (sys.executable, "-m", "dockyard", "--root", str(self.layout.root), "container", "cleanup",
+                container_id, "--token", token)  # fmt: skip
+
+    def spawn_hook(self, container_id: str, token: str) -> None:
+        """Run the exit hook in a detached process (a pending restart honours its backoff there)."""
+        subprocess.Popen(
+            self.exit_command(container_id, token),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+        )
+
+    @staticmethod
+    def is_monitor(pid: int, container_id: str) -> bool:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+        return b"conmon" in cmdline.split(b"\0", 1)[0] and container_id.encode() in cmdline
+
+    def monitor_alive(self, record: ContainerRecord) -> bool:
+        return pid_alive(record.monitor_pid)
+
+    def recorded_exit(self, container_id: str, default: int) -> int:
+        try:
+            return int((self.runtime_exits_dir / container_id).read_text().strip())
+        except (OSError, ValueError):
+            return default
+
+    def runtime_leftovers(self, container_id: str) -> None:
+        """After a failed ``runc delete``: the runtime's state directory and the container's cgroups."""
+        import shutil
+
+        from dockyard.runtime.cgroups import cgroup_dirs
+
+        shutil.rmtree(self.layout.run / "runc" / container_id, ignore_errors=True)
+        for directory in cgroup_dirs(f"/dockyard/{container_id}"):
+            try:
+                directory.rmdir()
+            except OSError:
+                pass
+
+    def mark_execs_done(self, container_id: str) -> None:
+        with self.store.db.transaction() as conn:
+            conn.execute(
+                "UPDATE execs SET running = 0, exit_code = coalesce(exit_code, 137) "
+                "WHERE container_id = ? AND running = 1",
+                (container_id,),
+            )
+
+    def release_volumes(self, record: ContainerRecord, *, anonymous_too: bool) -> None:
+        """The container is going: its uses of volumes forgotten (``rm -v``/``--rm``: anonymous ones removed)."""
+        if not any(m.type is MountRequestType.VOLUME for m in record.mounts):
+            return
+        try:
+            self.engine.volumes.release(record.id, remove_anonymous=anonymous_too)
+        except DockyardError:
+            log.warning("release the volumes of %s", record.id[:12], exc_info=True)
+
+    def remove_locked(self, container_id: str, *, volumes: bool) -> None:
+        from dockyard.engine.containers.controls import remove_locked
+
+        remove_locked(self, container_id, volumes=volumes)
+
+    # -- reconciling -------------------------------------------------------------------------------------------
+
+    def settle(self) -> None:
+        """Once per process: after a reboot, reconcile everything and autostart; else the unsettled rows."""
+        if self._settled:
+            return
+        self._settled = True
+        if boot_marker_changed(self.layout.run):
+            from dockyard.engine.containers.reconcile import autostart, reconcile
+
+            reconcile(self)
+            autostart(self)
+            return
+        rows = self.store.unsettled()
+        if any(needs_reconcile(r, self.container_dir(r.id)) for r in rows):
+            from dockyard.engine.containers.reconcile import reconcile
+
+            reconcile(self, rows)
+
+    def reconcile(self) -> bool:
+        from dockyard.engine.containers.reconcile import reconcile
+
+        return reconcile(self)
+
+    def get(self, name_or_id: str) -> ContainerRecord:
+        """The container a user means (``No such container: x`` otherwise), reconciled if the host disagrees."""
+        self.settle()
+        record = self.store.resolve(name_or_id)
+        if needs_reconcile(record, self.container_dir(record.id)):
+            from dockyard.engine.containers.reconcile import reconcile
+
+            reconcile(self, [record])
+            record = self.store.resolve(record.id)
+        return record
+
+    def _batch(self, names: Sequence[str], action: Callable[[ContainerRecord], object]) -> builtins.list[ItemReport]:
+        reports = []
+        for name in names:
+            try:
+                record = self.get(name)
+                action(record)
+                reports.append(ItemReport(name, record.id))
+            except DockyardError as exc:
+                reports.append(ItemReport(name, error=exc.message))
+        return reports
+
+    # -- create and start --------------------------------------------------------------------------------------
+
+    def create(self, options: CreateOptions) -> CreateResult:
+        from dockyard.engine.containers.create import create_container
+
+        self.settle()
+        return create_container(self, options)
+
+    def start(
+        self,
+        name_or_id: str,
+        *,
+        attachers: Sequence[Callable[[Bundle], None]] = (),
+        console_size: tuple[int, int] | None = None,
+    ) -> ContainerRecord:
+        """Start one container. ``attachers`` run after the monitor listens and before the process starts."""
+        from dockyard.engine.containers.lifecycle import start_container
+
+        record = self.get(name_or_id)
+        pending = self._pending.pop(record.id, [])
+        everyone = [*attachers, *(p.attach_bundle for p in pending)]
+        try:
+            with self.locks.hold(record.id):
+                current = self.store.get(record.id) or record
+                return start_container(self, current, attachers=everyone, console_size=console_size)
+        except BaseException as exc:
+            for p in pending:
+                p.fail(exc)
+            raise
+
+    def start_many(self, names: Sequence[str]) -> builtins.list[ItemReport]:
+        return self._batch(names, lambda r: self.start(r.id))
+
+    # -- stopping and removing ---------------------------------------------------------------------------------
+
+    def stop(self, names: Sequence[str], options: StopOptions = StopOptions()) -> builtins.list[ItemReport]:
+        from dockyard.engine.containers.controls import stop_container
+
+        return self._batch(names, lambda r: stop_container(self, r, options.timeout, options.signal))
+
+    def restart(self, names: Sequence[str], options: StopOptions = StopOptions()) -> builtins.list[ItemReport]:
+        from dockyard.engine.containers.controls import restart_container
+
+        return self._batch(names, lambda r: restart_container(self, r, options.timeout, options.signal))
+
+    def kill(self, names: Sequence[str], options: KillOptions = KillOptions()) -> builtins.list[ItemReport]:
+        from dockyard.engine.containers.controls import kill_container
+
+        return self._batch(names, lambda r: kill_container(self, r, options.signal))
+
+    def pause(self, names: Sequence[str]) -> builtins.list[ItemReport]:
+        from dockyard.engine.containers.controls import pause_container
+
+        return self._batch(names, lambda r: pause_container(self, r))
+
+    def unpause(self, names: Sequence[str]) -> builtins.list[ItemReport]:
+        from dockyard.engine.containers.controls import unpause_container
+
+        return self._batch(names, lambda r: unpause_container(self, r))
+
+    def remove(self, names: Sequence[str], options: RemoveOptions = RemoveOptions()) -> builtins.list[ItemReport]:
+        from dockyard.engine.containers.controls import remove_container
+
+        return self._batch(names, lambda r: remove_container(self, r, force=options.force, volumes=options.volumes))
+
+    def wait(
+        self,
+        name_or_id: str,
+        condition: WaitCondition = WaitCondition.NOT_RUNNING,
+        timeout: float | None = None,
+        *,
+        run_token: str | None = None,
+    ) -> int:
+        """Docker's ``wait``: block until ``condition``, return the exit code (TimeoutError after ``timeout``)."""
+        from dockyard.engine.containers.controls import wait_container
+        from dockyard.errors import NotFound
+
+        try:
+            record = self.get(name_or_id)
+        except NotFound:
+            if condition is WaitCondition.REMOVED and run_token is not None:
+                return self.recorded_exit(name_or_id, 0)  # removed already: the exit code the monitor recorded
+            raise
+        return wait_container(self, record, condition, timeout, run_token)
+
+    def resize(self, name_or_id: str, height: int, width: int) -> None:
+        """Resize the container's TTY (Docker's ``POST /containers/{id}/resize``)."""
+        from dockyard.errors import Conflict
+
+        record = self.get(name_or_id)
+        if record.status not in (ContainerStatus.RUNNING, ContainerStatus.PAUSED):
+            raise Conflict(f"Container {record.id} is not running")
+        self.runtime.resize(self.bundle(record.id), height, width)
+
+    def finish(self, name_or_id: str) -> None:
+        """Record the end of the current run now, if it ended (a foreground ``run`` after its output closed)."""
+        from dockyard.engine.containers.lifecycle import finish_run
+
+        record = self.store.resolve(name_or_id)
+        finish_run(self, record.id, record.run_token)
+
+    def cleanup(self, container_id: str, token: str = "") -> None:
+        """conmon's exit command (``dockyard container cleanup``): finish the run, restart per policy."""
+        from dockyard.engine.containers.reconcile import run_exit_hook
+
+        run_exit_hook(self, container_id, token)
+
+    def service_started(self) -> builtins.list[str]:
+        """The API service came up: reconcile everything, then start what Docker's daemon would start."""
+        from dockyard.engine.containers.reconcile import autostart, reconcile
+
+        self._settled = True
+        reconcile(self)
+        return autostart(self)
+
+    def rename(self, name_or_id: str, new_name: str) -> None:
+        from dockyard.engine.containers.names import validate_name
+
+        record = self.get(name_or_id)
+        if not new_name:
+            raise InvalidArgument("Neither old nor new names may be empty")
+        name = validate_name(new_name)
+        if name == record.name:
+            raise InvalidArgument(f"Renaming a container with the same name as its current name: {name}")
+        self.store.rename(record.id, name)
+        if record.status.active:
+            self._refresh_dns(record.id)
+
+    def _refresh_dns(self, container_id: str) -> None:
+        try:
+            manager = self.engine.networks.manager
+            ids = {e.network_id for e in manager.endpoints(container_id)}
+            if ids:
+                name = self.store.get(container_id)
+                with manager.db.transaction() as conn:
+                    conn.execute(
+                        "UPDATE endpoints SET container_name = ? WHERE container_id = ?",
+                        (name.name if name else "", container_id),
+                    )
+                manager.update_dns(ids)
+        except Exception:
+            log.debug("rename: DNS names not updated", exc_info=True)
+
+    # -- I/O ---------------------------------------------------------------------------------------------------
+
+    def logs(self, name_or_id: str, options: LogOptions) -> Iterator[LogEntry]:
+        """The container's output (``docker logs``); follows while it runs when ``options.follow``."""
+        from dockyard.engine.containers.streams import logs
+
+        return logs(self, self.get(name_or_id), options)
+
+    def attach(self, name_or_id: str) -> PendingAttach:
+        """Attach to the container's stdio: now if it runs, else at its next start by this process (which
+        connects before the process starts, so no output is missed). ``PendingAttach.wait()`` gives the socket."""
+        from dockyard.runtime import AttachSocket
+
+        record = self.get(name_or_id)
+        pending = PendingAttach(record.id)
+        if record.status is ContainerStatus.RUNNING or record.status is ContainerStatus.PAUSED:
+            pending.connect(AttachSocket.connect(self.bundle(record.id).attach_socket))
+        elif record.status in (ContainerStatus.CREATED, ContainerStatus.EXITED, ContainerStatus.RESTARTING):
+            self._pending.setdefault(record.id, []).append(pending)
+        else:
+            raise Conflict("You cannot attach to a stopped container, start it first")
+        return pending
+
+    def exec_create(self, name_or_id: str, options: ExecCreateOptions) -> str:
+        from dockyard.engine.containers.streams import exec_create
+
+        return exec_create(self, self.get(name_or_id), options)
+
+    def exec_start(
+        self, exec_id: str, *, detach: bool = False, console_size: tuple[int, int] | None = None
+    ) -> ExecHandle:
+        """Start an exec. Attached (not ``detach``): connect to ``handle.attach_socket``, then
+        ``handle.start()``; ``handle.wait()`` is the exit code."""
+        from dockyard.engine.containers.streams import exec_start
+
+        return exec_start(self, exec_id, detach=detach, console_size=console_size)
+
+    def exec_inspect(self, exec_id: str) -> ExecInfo:
+        from dockyard.engine.containers.streams import exec_info
+
+        return exec_info(self, exec_id)
+
+    def exec_resize(self, exec_id: str, height: int, width: int) -> None:
+        from dockyard.runtime.attach import resize
+
+        record = self.store.get_exec(exec_id)
+        if record is None:
+            from dockyard.errors import NotFound
+
+            raise NotFound(f"No such exec instance: {exec_id}")
+        resize(self.bundle(record.container_id).exec_dir(exec_id) / "ctl", height, width)
+
+    def top(self, name_or_id: str, ps_args: str = "") -> TopResult:
+        from dockyard.engine.containers.streams import pids_of
+        from dockyard.runtime.top import top
+
+        record = self.get(name_or_id)
+        return top(pids_of(self, record), ps_args)
+
+    def stats(self, name_or_id: str) -> StatsSample:
+        from dockyard.engine.containers.streams import stats
+
+        return stats(self, self.get(name_or_id))
+
+    # -- views -------------------------------------------------------------------------------------------------
+
+    def list(
+        self, *, all: bool = False, limit: int = -1, filters: Sequence[str] = (), size: bool = False
+    ) -> builtins.list[ContainerSummary]:
+        """``ps``: newest first, running ones unless ``all``; ``filters`` as ``key=value`` strings."""
+        from dockyard.engine.containers.listing import ContainerFilters, list_containers
+
+        return list_containers(self, all=all, limit=limit, filters=ContainerFilters.parse(filters), size=size)
+
+    def sizes(self, record: ContainerRecord) -> tuple[int, int]:
+        """(SizeRw, SizeRootFs): bytes the container wrote, and that plus its image's."""
+        from dockyard.engine.containers.files import tree_size
+
+        rw = tree_size(self.layout.layers / "active" / record.id / "upper")
+        row = self.store.db.query_one("SELECT size FROM images WHERE id = ?", (record.image_id,))
+        return rw, rw + (int(row[0]) if row else 0)
+
+    def details(self, name_or_id: str, *, size: bool = False) -> ContainerDetails:
+        from dockyard.engine.containers.views import ContainerDetails, EndpointView
+        from dockyard.runtime.spec import MASKED_PATHS, READONLY_PATHS
+
+        record = self.get(name_or_id)
+        endpoints: list[EndpointView] = []
+        try:
+            live = {e.network_name: e for e in self.engine.networks.container_endpoints(record.id)}
+        except DockyardError:
+            live = {}
+        for name in network_names(record) or ([] if not live else list(live)):
+            e = live.get(name)
+            if e is not None:
+                endpoints.append(EndpointView(name, e.network_id, e.id, e.gateway, e.ip, e.prefix_len, e.mac,
+                                              e.aliases or None, e.dns_names or None))  # fmt: skip
+                continue
+            try:
+                network_id = self.engine.networks.get(name).id
+            except DockyardError:
+                network_id = ""
+            endpoints.append(EndpointView(name, network_id))
+        endpoints += [
+            EndpointView(n, e.network_id, e.id, e.gateway, e.ip, e.prefix_len, e.mac, e.aliases or None)
+            for n, e in live.items()
+            if n not in network_names(record)
+        ]
+        snapshot = self.layout.layers / "active" / record.id
+        lower: tuple[str, ...] = ()
+        try:
+            top = self.engine.store.snapshots.get(record.id)
+            if top is not None:
+                lower = tuple(str(layer.path) for layer in self.engine.store.layers.chain(top.parent))
+        except DockyardError:
+            pass
+        security = record.options.security_opt
+        unconfined = "systempaths=unconfined" in security
+        rw = root = None
+        if size:
+            rw, root = self.sizes(record)
+        sandbox = self.layout.run / "netns" / record.id
+        return ContainerDetails(
+            record=record,
+            directory=self.container_dir(record.id),
+            log_path=self.container_dir(record.id) / "ctr.log",
+            endpoints=tuple(endpoints),
+            lower_dirs=lower,
+            snapshot_dir=snapshot if snapshot.exists() else None,
+            volumes_root=self.layout.volumes,
+            exec_ids=tuple(self.store.exec_ids(record.id)),
+            masked_paths=() if unconfined else MASKED_PATHS,
+            readonly_paths=() if unconfined else READONLY_PATHS,
+            size_rw=rw,
+            size_root_fs=root,
+            sandbox_key=str(sandbox) if record.status.active and sandbox.exists() else "",
+        )
+
+    def inspect(self, name_or_id: str, *, size: bool = False) -> dict[str, object]:
+        """Docker's ``GET /containers/{id}/json`` for the container."""
+        from dockyard.engine.containers.views import inspect_json
+
+        return inspect_json(self.details(name_or_id, size=size))
+
+    def port(self, name_or_id: str) -> builtins.list[PublishedPort]:
+        """The published ports of a running container (``docker port``)."""
+        record = self.get(name_or_id)
+        return list(record.ports) if record.status.active else []
+
+    def prune(self, filters: Sequence[str] = ()) -> PruneReport:
+        """Remove every stopped container (``until=``, ``label=`` filters as Docker's)."""
+        from dockyard.engine.containers.listing import ContainerFilters
+        from dockyard.engine.containers.types import PruneReport
+        from dockyard.timeutil import parse_timestamp
+
+        parsed = ContainerFilters.parse(filters, ("until", "label", "label!"))
+        until = parse_timestamp(parsed.get("until")[-1]) if parsed.get("until") else None
+        deleted: list[str] = []
+        reclaimed = 0
+        self.settle()
+        for record in self.store.all():
+            if record.status not in (ContainerStatus.CREATED, ContainerStatus.EXITED, ContainerStatus.DEAD):
+                continue
+            if until is not None and record.created >= until:
+                continue
+            labels = record.config.labels
+            if not all(_label_match(labels, v) for v in parsed.get("label")):
+                continue
+            if any(_label_match(labels, v) for v in parsed.get("label!")):
+                continue
+            try:
+                rw, _ = self.sizes(record)
+                self.remove([record.id])
+            except DockyardError:
+                continue
+            if self.store.get(record.id) is None:
+                deleted.append(record.id)
+                reclaimed += rw
+        return PruneReport(tuple(deleted), reclaimed)
+
+    # -- for other services ------------------------------------------------------------------------------------
+
+    def using_image(self, image_id: str) -> builtins.list[tuple[str, bool]]:
+        """``(container ID, running)`` of every container created from the image (``rmi`` asks)."""
+        return self.store.using_image(image_id)
+
+    def counts(self) -> ContainerCounts:
+        from dockyard.engine.system import ContainerCounts
+
+        counts = self.store.counts()
+        running = counts.get("running", 0) + counts.get("restarting", 0)
+        paused = counts.get("paused", 0)
+        total = sum(v for k, v in counts.items() if k != "creating")
+        return ContainerCounts(total=total, running=running, paused=paused, stopped=total - running - paused)
+
+    def network_target(self, name_or_id: str) -> ContainerTarget:
+        from dockyard.engine.networks import ContainerTarget
+
+        record = self.get(name_or_id)
+        netns = None
+        if record.status.active and record.status is not ContainerStatus.RESTARTING:
+            path = self.layout.run / "netns" / record.id
+            netns = path if path.exists() else None
+        return ContainerTarget(record.id, record.name, netns)
+
+
+def _label_match(labels: Mapping[str, str], wanted: str) -> bool:
+    key, sep, value = wanted.partition("=")
+    return key in labels and (not sep or labels[key] == value)
+
+
+class PendingAttach:
+    """An attach request: connected at once for a running container, or when this process next starts it."""
+
+    def __init__(self, container_id: str) -> None:
+        self.container_id = container_id
+        self._ready = threading.Event()
+        self._socket: AttachSocket | None = None
+        self._error: BaseException | None = None
+
+    def connect(self, sock: AttachSocket) -> None:
+        self._socket = sock
+        self._ready.set()
+
+    def attach_bundle(self, bundle: Bundle) -> None:
+        from dockyard.runtime import AttachSocket
+
+        self.connect(AttachSocket.connect(bundle.attach_socket))
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+        self._ready.set()
+
+    def wait(self, timeout: float | None = None) -> AttachSocket:
+        """The connected socket (blocks until the container starts); TimeoutError, or the start's error."""
+        if not self._ready.wait(timeout):
+            raise TimeoutError(f"attach {self.container_id[:12]}: the container did not start")
+        if self._error is not None:
+            raise self._error
+        assert self._socket is not None
+        return self._socket

@@ -1,0 +1,230 @@
+"""A container's I/O and observation: logs, attaching to a running container, exec sessions, top and stats.
+
+Exec sessions are rows in ``execs`` (so the API's create/start/inspect can be separate requests); each runs
+under its own conmon, whose exit file holds the exit code once it ends.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dockyard.engine.containers.records import ContainerRecord, ExecRecord
+from dockyard.engine.containers.types import ContainerStatus, ExecCreateOptions
+from dockyard.errors import Conflict, NotFound
+
+if TYPE_CHECKING:
+    from dockyard.engine.containers.service import ContainerService
+    from dockyard.runtime import CgroupStats, ExecSession, LogEntry, LogOptions
+
+__all__ = ["ExecHandle", "ExecInfo", "StatsSample", "exec_create", "exec_info", "exec_start", "logs", "stats"]
+
+
+def _require_running(record: ContainerRecord) -> None:
+    if record.status is ContainerStatus.PAUSED:
+        raise Conflict(f"Container {record.id} is paused, unpause the container before exec")
+    if record.status is not ContainerStatus.RUNNING:
+        raise Conflict(f"Container {record.id} is not running")
+
+
+def logs(svc: ContainerService, record: ContainerRecord, opts: LogOptions) -> Iterator[LogEntry]:
+    """The container's log entries; partial records (a line cut by the monitor) are joined to their rest."""
+    from dataclasses import replace
+
+    from dockyard.runtime import LogEntry
+
+    bundle = svc.bundle(record.id)
+    follow = opts.follow and record.status in (ContainerStatus.RUNNING, ContainerStatus.PAUSED)
+    entries = svc.runtime.logs(bundle, replace(opts, follow=follow))
+    pending: dict[int, LogEntry] = {}
+    for entry in entries:
+        held = pending.pop(entry.stream, None)
+        if held is not None:
+            entry = LogEntry(entry.stream, held.time_ns, held.data + entry.data, entry.partial)
+        if entry.partial:
+            pending[entry.stream] = entry
+            continue
+        yield entry
+    yield from pending.values()
+
+
+@dataclass(frozen=True)
+class ExecInfo:
+    """Docker's ``GET /exec/{id}/json``."""
+
+    id: str
+    container_id: str
+    running: bool
+    exit_code: int | None
+    pid: int
+    options: ExecCreateOptions
+    open_stdin: bool
+    open_stdout: bool
+    open_stderr: bool
+
+
+class ExecHandle:
+    """A started exec: connect to :attr:`attach_socket` before :meth:`start` when attached; :meth:`wait` gives
+    (and records) the exit code."""
+
+    def __init__(self, svc: ContainerService, record: ExecRecord, session: ExecSession) -> None:
+        self._svc = svc
+        self.record = record
+        self.session = session
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def attach_socket(self) -> Path:
+        return self.session.attach_socket
+
+    def start(self) -> int:
+        pid = self.session.start()
+        self._svc.store.update_exec(self.id, pid=pid, monitor_pid=self.session.monitor_pid, running=True)
+        return pid
+
+    def resize(self, height: int, width: int) -> None:
+        from dockyard.runtime.attach import resize
+
+        resize(self.session.ctl, height, width)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        code = self.session.wait(timeout)
+        if code is not None:
+            self._svc.store.update_exec(self.id, running=False, exit_code=code)
+        return code
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def exec_create(svc: ContainerService, record: ContainerRecord, opts: ExecCreateOptions) -> str:
+    _require_running(record)
+    if not opts.cmd:
+        from dockyard.errors import InvalidArgument
+
+        raise InvalidArgument("No exec command specified")
+    exec_id = secrets.token_hex(32)
+    svc.store.insert_exec(ExecRecord(exec_id, record.id, opts, time.time()))
+    return exec_id
+
+
+def _exec_record(svc: ContainerService, exec_id: str) -> ExecRecord:
+    record = svc.store.get_exec(exec_id)
+    if record is None:
+        raise NotFound(f"No such exec instance: {exec_id}")
+    return record
+
+
+def exec_start(
+    svc: ContainerService, exec_id: str, *, detach: bool = False, console_size: tuple[int, int] | None = None
+) -> ExecHandle:
+    """Start an exec created by :func:`exec_create`. Attached: the process waits for :meth:`ExecHandle.start`."""
+    from dockyard.runtime import ContainerStartError, ExecOptions
+
+    ex = _exec_record(svc, exec_id)
+    if ex.pid or ex.exit_code is not None:
+        raise Conflict(f"Error: Exec command {exec_id} has already run")
+    container = svc.get(ex.container_id)
+    _require_running(container)
+    o = ex.options
+    size = console_size or (o.console_size if o.console_size != (0, 0) else None)
+    options = ExecOptions(
+        args=o.cmd,
+        env=o.env,
+        cwd=o.working_dir,
+        user=o.user,
+        tty=o.tty,
+        stdin=o.attach_stdin,
+        privileged=o.privileged,
+        console_size=size if o.tty else None,
+    )
+    try:
+        session = svc.runtime.exec(container.id, svc.bundle(container.id), exec_id, options, attach=not detach)
+    except ContainerStartError as exc:
+        svc.store.update_exec(exec_id, running=False, exit_code=exc.exit_code)
+        raise
+    handle = ExecHandle(svc, ex, session)
+    if detach:
+        svc.store.update_exec(exec_id, pid=session.pid, monitor_pid=session.monitor_pid, running=True)
+    return handle
+
+
+def exec_info(svc: ContainerService, exec_id: str) -> ExecInfo:
+    ex = _exec_record(svc, exec_id)
+    running, code = ex.running, ex.exit_code
+    if running:
+        exit_file = svc.bundle(ex.container_id).exec_dir(exec_id) / "exit" / ex.container_id
+        try:
+            code = int(exit_file.read_text().strip())
+            running = False
+            svc.store.update_exec(exec_id, running=False, exit_code=code)
+        except (OSError, ValueError):
+            from dockyard.engine.containers.liveness import pid_alive
+
+            if not pid_alive(ex.monitor_pid):
+                running = False
+    o = ex.options
+    return ExecInfo(ex.id, ex.container_id, running, code, ex.pid if running else 0, o, o.attach_stdin,
+                    o.attach_stdout, o.attach_stderr)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StatsSample:
+    """One sample of a container's usage: cgroup counters plus network bytes from its namespace."""
+
+    id: str
+    name: str
+    cgroup: CgroupStats | None
+    rx_bytes: int
+    tx_bytes: int
+    memory_total: int  # the host's memory, the limit shown when the container has none
+
+
+def _net_bytes(pid: int) -> tuple[int, int]:
+    rx = tx = 0
+    try:
+        lines = Path(f"/proc/{pid}/net/dev").read_text().splitlines()[2:]
+    except OSError:
+        return 0, 0
+    for line in lines:
+        name, _, data = line.partition(":")
+        if name.strip() == "lo":
+            continue
+        fields = data.split()
+        if len(fields) >= 9:
+            rx += int(fields[0])
+            tx += int(fields[8])
+    return rx, tx
+
+
+def _memory_total() -> int:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def stats(svc: ContainerService, record: ContainerRecord) -> StatsSample:
+    from dockyard.runtime import read_stats
+
+    if record.status not in (ContainerStatus.RUNNING, ContainerStatus.PAUSED):
+        return StatsSample(record.id, record.name, None, 0, 0, _memory_total())
+    sample = read_stats(f"/dockyard/{record.id}")
+    rx, tx = _net_bytes(record.pid)
+    return StatsSample(record.id, record.name, sample, rx, tx, _memory_total())
+
+
+def pids_of(svc: ContainerService, record: ContainerRecord) -> list[int]:
+    if record.status not in (ContainerStatus.RUNNING, ContainerStatus.PAUSED):
+        raise Conflict(f"Container {record.id} is not running")
+    return svc.runtime.runc.ps(record.id)

@@ -1,0 +1,244 @@
+"""The container service's small value types: the verbs' options and what callers get back (reports, states).
+Everything is a frozen dataclass or a StrEnum; the CLI and the API server build these from flags and JSON
+bodies, the service never sees either. ``CreateOptions`` (big, not needed to list containers) is in
+``options.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from dockyard.errors import InvalidArgument, NotFound
+
+__all__ = [
+    "AttachOptions",
+    "ContainerMount",
+    "ContainerStatus",
+    "CreateResult",
+    "ExecCreateOptions",
+    "ItemReport",
+    "KillOptions",
+    "MountRequestType",
+    "NoSuchImage",
+    "PruneReport",
+    "PullPolicy",
+    "RemoveOptions",
+    "RestartPolicy",
+    "RestartPolicyName",
+    "RunConfig",
+    "StopOptions",
+    "UlimitSpec",
+    "WaitCondition",
+]
+
+
+class NoSuchImage(NotFound):
+    """The image to create from is not in the store (``docker run`` pulls it then)."""
+
+
+class ContainerStatus(StrEnum):
+    """Docker's ``State.Status`` values, plus ``creating`` (internal: a create still in progress, never listed)."""
+
+    CREATING = "creating"
+    CREATED = "created"
+    RESTARTING = "restarting"
+    RUNNING = "running"
+    REMOVING = "removing"
+    PAUSED = "paused"
+    EXITED = "exited"
+    DEAD = "dead"
+
+    @property
+    def active(self) -> bool:
+        """The container has (or is about to have) processes: running, paused or restarting."""
+        return self in (ContainerStatus.RUNNING, ContainerStatus.PAUSED, ContainerStatus.RESTARTING)
+
+
+class RestartPolicyName(StrEnum):
+    NO = "no"
+    ALWAYS = "always"
+    UNLESS_STOPPED = "unless-stopped"
+    ON_FAILURE = "on-failure"
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    name: RestartPolicyName = RestartPolicyName.NO
+    maximum_retry_count: int = 0
+
+    @classmethod
+    def parse(cls, value: str) -> RestartPolicy:
+        """``--restart no|always|unless-stopped|on-failure[:max-retries]`` with the docker CLI's wording."""
+        name, sep, count = value.partition(":")
+        if name in ("", "no"):
+            if sep:
+                raise InvalidArgument(
+                    f"invalid restart policy format: maximum retry count cannot be used with '{name}'"
+                )
+            return cls()
+        try:
+            kind = RestartPolicyName(name)
+        except ValueError:
+            raise InvalidArgument(f"invalid restart policy format: unknown policy '{name}'") from None
+        if not sep:
+            return cls(kind)
+        if kind is not RestartPolicyName.ON_FAILURE:
+            raise InvalidArgument(f"invalid restart policy format: maximum retry count cannot be used with '{name}'")
+        if not re.fullmatch(r"-?\d+", count):
+            raise InvalidArgument(f'invalid restart policy format: strconv.Atoi: parsing "{count}": invalid syntax')
+        retries = int(count)
+        if retries < 0:
+            raise InvalidArgument("invalid restart policy: maximum retry count cannot be negative")
+        return cls(kind, retries)
+
+    def __str__(self) -> str:
+        if self.name is RestartPolicyName.ON_FAILURE and self.maximum_retry_count:
+            return f"on-failure:{self.maximum_retry_count}"
+        return str(self.name)
+
+
+class MountRequestType(StrEnum):
+    BIND = "bind"
+    VOLUME = "volume"
+    TMPFS = "tmpfs"
+
+
+@dataclass(frozen=True)
+class ContainerMount:
+    """A mount of the container as planned at create time (Docker's ``MountPoint``): binds and volumes from
+    ``-v``/``--mount``/the image's ``VOLUME``s, tmpfs from ``--tmpfs``/``--mount type=tmpfs``. Anonymous
+    volumes get their generated name here, so every start mounts the same one."""
+
+    type: MountRequestType
+    destination: str
+    source: str = ""  # host path (bind) or volume name (volume)
+    read_only: bool = False
+    propagation: str = ""
+    mode: str = ""  # Docker's Mode: the -v options as typed ("ro", "z", ...)
+    anonymous: bool = False
+    no_copy: bool = False
+    tmpfs_options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UlimitSpec:
+    name: str
+    soft: int
+    hard: int
+
+
+class PullPolicy(StrEnum):
+    MISSING = "missing"
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The container's effective configuration (Docker's ``Config`` after merging the image's), fixed at create
+    time: starting never reads the image again."""
+
+    image: str  # the reference as the user typed it
+    hostname: str
+    domainname: str
+    user: str
+    env: tuple[str, ...]
+    cmd: tuple[str, ...] | None
+    entrypoint: tuple[str, ...] | None
+    working_dir: str
+    labels: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+    exposed_ports: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()
+    stop_signal: str = ""
+    stop_timeout: int | None = None
+    tty: bool = False
+    open_stdin: bool = False
+    stdin_once: bool = False
+    attach_stdin: bool = False
+    attach_stdout: bool = True
+    attach_stderr: bool = True
+    on_build: tuple[str, ...] = ()
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        """Entrypoint + command: what PID 1 runs."""
+        return (*(self.entrypoint or ()), *(self.cmd or ()))
+
+    @property
+    def path(self) -> str:
+        """Docker's ``Path``: the program."""
+        return self.args[0] if self.args else ""
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    id: str
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ItemReport:
+    """One item of a batch verb (``stop a b c``): the name as given, the ID it resolved to, or the error."""
+
+    name: str
+    id: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@dataclass(frozen=True)
+class StopOptions:
+    timeout: int | None = None  # None: the container's --stop-timeout, else 10 s
+    signal: str = ""  # "": the container's stop signal
+
+
+@dataclass(frozen=True)
+class KillOptions:
+    signal: str = "KILL"
+
+
+@dataclass(frozen=True)
+class RemoveOptions:
+    force: bool = False
+    volumes: bool = False  # also anonymous volumes
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    deleted: tuple[str, ...]
+    space_reclaimed: int
+
+
+class WaitCondition(StrEnum):
+    NOT_RUNNING = "not-running"
+    NEXT_EXIT = "next-exit"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True)
+class AttachOptions:
+    stdin: bool = False
+    stdout: bool = True
+    stderr: bool = True
+    detach_keys: str = "ctrl-p,ctrl-q"
+
+
+@dataclass(frozen=True)
+class ExecCreateOptions:
+    cmd: tuple[str, ...]
+    env: tuple[str, ...] = ()
+    working_dir: str = ""
+    user: str = ""
+    tty: bool = False
+    attach_stdin: bool = False
+    attach_stdout: bool = True
+    attach_stderr: bool = True
+    privileged: bool = False
+    detach_keys: str = ""
+    console_size: tuple[int, int] = (0, 0)
