@@ -280,11 +280,7 @@ class Copier:
 
     def copy_tree(self, src_dir: str, base: str, entries: Iterable[ContextEntry], dest: str) -> None:
         """The contents of a directory: ``entries`` (walk order, paths relative to the source root) under ``dest``."""
-        existed = self.is_dir(dest)
-        dest_host = self._makedirs(dest)
-        if not existed:
-            st = os.stat(src_dir)
-            self._meta(dest_host, st.st_mode, None)
+        dest_host = self._makedirs(dest)  # a new destination directory is 0755, like its parents
         dirs: dict[str, str] = {"": dest_host}
         dir_times: list[tuple[str, float]] = []
         links: dict[tuple[int, int], str] = {}

@@ -108,5 +108,5 @@ def explain_miss(
     if dict(old.extra) != dict(current.extra):
         for name in sorted(set(dict(old.extra)) | set(dict(current.extra))):
             if dict(old.extra).get(name) != dict(current.extra).get(name):
-                reasons.append(f"{name} changed")
+                reasons.append("the image config it makes changed" if name == "config" else f"{name} changed")
     return reasons or ["the cache key changed"]

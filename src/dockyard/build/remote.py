@@ -91,7 +91,11 @@ class RemoteCache:
             headers["If-None-Match"] = str(meta["etag"])
         if meta.get("last_modified"):
             headers["If-Modified-Since"] = str(meta["last_modified"])
-        verify: str | bool = _SYSTEM_CA if os.path.isfile(_SYSTEM_CA) else True
+        import ssl
+
+        verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=_SYSTEM_CA) if os.path.isfile(_SYSTEM_CA) else True
+        )
         try:
             with (
                 httpx.Client(follow_redirects=True, timeout=timeout, verify=verify) as client,
