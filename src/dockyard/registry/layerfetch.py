@@ -29,12 +29,12 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from dockyard.errors import CorruptContent, DockyardError
 from dockyard.oci.digest import Digest
 from dockyard.store.content import ContentWriter
-from dockyard.store.unpack import UnpackResult, decompressed, unpack_layer
+from dockyard.store.unpack import UnpackResult, decompressed, detect_compression, unpack_layer
 
 __all__ = [
     "Cancelled",
@@ -44,6 +44,7 @@ __all__ = [
     "TeeWriter",
     "cancel_on_error",
     "hash_diff",
+    "inflate",
     "stream_layer",
 ]
 
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 
 _QUEUE_CHUNKS = 64
 _REPLAY_CHUNK = 1 << 20
+_PIECE = 256 << 10  # at most this much decompressed output per chunk
 _EOF = object()
 
 
@@ -269,12 +271,14 @@ def stream_layer(
 ) -> StreamResult:
     """Download into ``ingest`` (resuming it) and, at the same time, unpack into ``target``.
 
-    With ``target`` None the stream is only decompressed and hashed (the layer exists, the blob is wanted).
-    Raises what went wrong first: a digest mismatch (ingest discarded), a diff ID mismatch, a transport error
-    (ingest kept for a later resume), or :class:`Cancelled`.
+    Three threads: the download (this function starts it), the decompression (likewise), and the extraction (the
+    caller's thread). With ``target`` None the stream is only decompressed and hashed (the layer exists, the blob
+    is wanted). Raises what went wrong first: a digest mismatch (ingest discarded), a diff ID mismatch, a transport
+    error (ingest kept for a later resume), or :class:`Cancelled`.
     """
-    pipe = ChunkPipe(cancel)
-    tee = TeeWriter(ingest, pipe, size, cancel, on_verifying)
+    compressed = ChunkPipe(cancel)
+    plain = ChunkPipe(cancel)
+    tee = TeeWriter(ingest, compressed, size, cancel, on_verifying)
     outcome: list[BaseException | None] = []
 
     def produce() -> None:
@@ -286,11 +290,15 @@ def stream_layer(
             outcome.append(None)
         except BaseException as exc:
             outcome.append(exc)
-            pipe.finish(exc)
+            compressed.finish(exc)
 
-    producer = threading.Thread(target=produce, name=f"pull-{ingest.expected}", daemon=True)
-    producer.start()
-    reader = PipeReader(pipe)
+    threads = [
+        threading.Thread(target=produce, name=f"fetch-{ingest.expected}", daemon=True),
+        threading.Thread(target=inflate, args=(compressed, plain), name=f"inflate-{ingest.expected}", daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    reader = PipeReader(plain)
     try:
         try:
             if target is None:
@@ -300,19 +308,22 @@ def stream_layer(
                 result = StreamResult(unpacked, unpacked.diff_id)
             reader.drain()
         except BaseException as exc:
-            pipe.abandon()
+            plain.abandon()
             if not isinstance(exc, CorruptContent):
                 cancel.set()  # no reason to finish the download
-            producer.join()
+            for thread in threads:
+                thread.join()
             failed = outcome[0] if outcome else None
             if failed is not None and not isinstance(failed, Cancelled):
                 raise failed from None  # the blob itself was bad or unreachable: that is the real cause
             raise
-        producer.join()
+        for thread in threads:
+            thread.join()
     finally:
-        if producer.is_alive():
+        if any(thread.is_alive() for thread in threads):
             cancel.set()
-            producer.join()
+            for thread in threads:
+                thread.join()
     failed = outcome[0] if outcome else None
     if failed is not None:
         raise failed
@@ -321,6 +332,62 @@ def stream_layer(
             f"unpack layer: diff ID mismatch: expected {expected_diff_id}, content hashes to {result.diff_id}"
         )
     return result
+
+
+def inflate(source: ChunkPipe, sink: ChunkPipe) -> None:
+    """Decompress a gzip stream (all its members) from ``source`` into ``sink``, in a thread of its own.
+
+    Anything else passes through unchanged: the extractor decompresses zstd itself and refuses what it cannot read.
+    On damaged data the error goes to ``sink`` while ``source`` is still drained, so the download can finish and
+    tell whether the blob itself was wrong (the better explanation).
+    """
+    try:
+        head = b""
+        while len(head) < 8:
+            chunk = source.get()
+            if not chunk:
+                break
+            head += chunk
+        if detect_compression(head[:8]) != "gzip":
+            chunk = head
+            while chunk:
+                sink.put(chunk)
+                chunk = source.get()
+        else:
+            _gunzip(head, source, sink)
+        sink.finish()
+    except BaseException as exc:
+        source.abandon()
+        sink.finish(exc)
+
+
+def _gunzip(head: bytes, source: ChunkPipe, sink: ChunkPipe) -> None:
+    try:
+        from isal import isal_zlib as zlib_impl
+    except ImportError:  # pragma: no cover - isal is a dependency
+        import zlib as zlib_impl  # type: ignore[no-redef]
+
+    damaged = cast("type[Exception]", zlib_impl.error)
+    inflater = zlib_impl.decompressobj(31)
+    data = head
+    try:
+        while True:
+            while data:
+                if inflater.eof:  # another gzip member follows (or padding)
+                    if not data.strip(b"\0"):
+                        break
+                    inflater = zlib_impl.decompressobj(31)
+                out = inflater.decompress(data, _PIECE)
+                if out:
+                    sink.put(out)
+                data = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
+            data = source.get()
+            if not data:
+                break
+    except damaged as exc:
+        raise CorruptContent(f"unpack layer: damaged compressed data: {exc}") from exc
+    if not inflater.eof:
+        raise CorruptContent("unpack layer: damaged compressed data: unexpected end of the gzip stream")
 
 
 def hash_diff(stream: io.RawIOBase) -> Digest:

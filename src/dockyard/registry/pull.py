@@ -379,7 +379,8 @@ class ImagePuller:
 
         def fetch(writer: TeeWriter) -> Digest:
             def progress(done: int, total: int | None) -> None:
-                self.sink(LayerProgress(job.id, LayerStatus.DOWNLOADING, done, total or size))
+                if done:  # docker's first line already has bytes
+                    self.sink(LayerProgress(job.id, LayerStatus.DOWNLOADING, done, total or size))
 
             return self.client.fetch_blob(job.desc.digest, writer, size=size, progress=progress)
 
