@@ -149,3 +149,26 @@ def test_a_pulled_image_has_the_files_of_its_layers(
     layers = sorted((other_root.root / "overlay").glob("*/diff/bin/busybox"))
     assert layers and layers[0].stat().st_size > 500_000
     assert not list((other_root.root / "ingest").iterdir())
+
+
+def test_cross_repository_mount_with_token_auth(dy: Dockyard, other_root: Dockyard) -> None:
+    from tests.integration.registry.servers import running
+
+    with running("token") as registry:
+        login(dy, registry)
+        login(other_root, registry)
+        dy("image", "bootstrap", "busybox")
+        first = f"{registry.host}/library/{unique('busybox')}:latest"
+        dy("tag", "busybox", first)
+        dy("push", first)
+        # another machine pulls it, so it knows where the blob lives, then pushes it elsewhere: a mount
+        other_root("pull", first)
+        second = f"{registry.host}/pango/{unique('app')}:v1"
+        other_root("tag", first, second)
+        out = other_root("push", second).stdout.splitlines()
+        source = first.split("/", 1)[1].rsplit(":", 1)[0]
+        assert re.fullmatch(rf"{ID}: Mounted from {re.escape(source)}", out[2]), out
+        assert out[3].startswith("v1: digest: sha256:")
+        # and that copy is complete: a third pull from the new repository works
+        dy("rmi", first, "busybox")
+        assert dy("pull", second).stdout.splitlines()[-1] == second

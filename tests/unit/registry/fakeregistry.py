@@ -131,6 +131,10 @@ class FakeRegistry:
             self.hook(request)
         for (fail_method, marker), status in self.fail.items():
             if method == fail_method and marker in path:
+                if status == 429:
+                    response = _error(429, "TOOMANYREQUESTS", "You have reached your pull rate limit.")
+                    response.headers["Retry-After"] = "60"
+                    return response
                 return _error(status, "UNAVAILABLE", "service unavailable")
         if path == "/v2/":
             return httpx.Response(200, json={}, headers={"Docker-Distribution-API-Version": "registry/2.0"})

@@ -365,3 +365,13 @@ def test_a_pull_waits_for_another_process_downloading_the_same_blob(store: Store
     finally:
         thread.join()
     assert not registry.blob_gets(str(blob))
+
+
+def test_a_rate_limit_is_reported_plainly(store: Store, registry: FakeRegistry) -> None:
+    publish(registry, "library/busybox", two_layers())
+    registry.fail[("GET", "/manifests/")] = 429
+    events = Events()
+    with pytest.raises(Unavailable) as info:
+        pull(store, registry, "library/busybox", events)
+    assert info.value.message == "toomanyrequests: You have reached your pull rate limit."
+    assert events == [] and len([e for e in registry.log if "/manifests/" in e]) == 1  # no retry
