@@ -36,7 +36,7 @@ from dockyard.oci.manifest import Index, Manifest
 from dockyard.oci.mediatypes import MediaType, is_index, is_manifest, layer_compression
 from dockyard.oci.reference import Reference
 from dockyard.registry.client import ManifestResponse, RegistryClient
-from dockyard.registry.layerfetch import Cancelled, TeeWriter, cancel_on_error, stream_layer
+from dockyard.registry.layerfetch import Cancelled, TeeWriter, cancel_on_error, keep_buffers_in_heap, stream_layer
 from dockyard.registry.progress import LayerProgress, LayerStatus, ProgressSink, digest_status, pulling_from
 from dockyard.registry.sources import BlobSources
 from dockyard.store.commit import (
@@ -143,6 +143,7 @@ class ImagePuller:
         self.platform = platform
         self.concurrency = max(1, concurrency)
         self.sources = sources
+        keep_buffers_in_heap()
 
     # -- resolving -----------------------------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from dockyard.oci.image import parse_image_config
 from dockyard.oci.manifest import Manifest
 from dockyard.oci.reference import Reference
 from dockyard.registry.client import RegistryClient
-from dockyard.registry.layerfetch import Cancelled, cancel_on_error
+from dockyard.registry.layerfetch import Cancelled, cancel_on_error, keep_buffers_in_heap
 from dockyard.registry.progress import (
     LayerProgress,
     LayerStatus,
@@ -92,6 +92,7 @@ class ImagePusher:
         self.chunk_size = chunk_size
         self._remote: set[Digest] = set()  # blobs known to be in the repository (pushState.remoteLayers)
         self._lock = threading.Lock()
+        keep_buffers_in_heap()
 
     def push(self, reference: Reference, record: ImageRecord) -> PushResult:
         """Push ``record`` as ``reference`` (which has a tag); returns the manifest's digest and size."""
