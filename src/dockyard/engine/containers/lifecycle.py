@@ -196,9 +196,12 @@ def release_run(svc: ContainerService, record: ContainerRecord) -> None:
     """What a run held, given back: the runtime's container and cgroups, the network, the rootfs mount."""
     cid = record.id
     try:
-        svc.runtime.delete(cid, force=True)
+        if (svc.layout.run / "runc" / cid).exists():
+            svc.runtime.delete(cid, force=True)
+        else:
+            svc.runtime_leftovers(cid)  # runc lost it (its state is gone after a reboot): cgroups may remain
     except NotFound:
-        pass
+        svc.runtime_leftovers(cid)
     except DockyardError:
         log.warning("release %s: runc delete failed", cid[:12], exc_info=True)
         svc.runtime_leftovers(cid)

@@ -31,15 +31,16 @@ def boot_id() -> str:
 
 
 def pid_alive(pid: int) -> bool:
+    """The process exists and is not a zombie (a killed monitor may wait a while for its reaper)."""
     if pid <= 0:
         return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
         return False
-    except PermissionError:
-        return True
-    return True
+    state = stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3]
+    return state not in (b"Z", b"X")
 
 
 def exit_file(container_dir: Path) -> Path:

@@ -93,7 +93,7 @@ class ContainerService:
     def exit_command(self, container_id: str, token: str) -> tuple[str, ...]:
         """What conmon runs when the container ends (also when no dockyard process is left)."""
         return (sys.executable, "-m", "dockyard", "--root", str(self.layout.root), "container", "cleanup",
-                container_id, "--token", token)  # fmt: skip
+                "--token", token, container_id)  # fmt: skip
 
     def spawn_hook(self, container_id: str, token: str) -> None:
         """Run the exit hook in a detached process (a pending restart honours its backoff there)."""
