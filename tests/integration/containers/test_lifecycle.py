@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -75,7 +76,8 @@ def test_stop_sends_sigterm_then_sigkill_after_the_timeout(dy: Cli) -> None:
 
 
 def test_stop_signal_from_the_flag(dy: Cli) -> None:
-    cid = _detached(dy, "--stop-signal", "USR1", "busybox", "sh", "-c", "trap 'exit 7' USR1; while :; do sleep 0.1; done")
+    script = "trap 'exit 7' USR1; while :; do sleep 0.1; done"
+    cid = _detached(dy, "--stop-signal", "USR1", "busybox", "sh", "-c", script)
     dy("stop", cid)
     assert dy("inspect", "--format", "{{.State.ExitCode}} {{.Config.StopSignal}}", cid).stdout == "7 USR1\n"
     dy("rm", cid)
@@ -87,7 +89,9 @@ def test_kill_restart_pause_rm(dy: Cli) -> None:
     wait_for(lambda: dy("ps", "-a", "--format", "{{.Status}}").stdout.startswith("Exited (9)"))
     not_running = dy("kill", "kk", check=False)
     assert not_running.returncode == 1
-    assert not_running.stderr == f"Error response from daemon: Cannot kill container: kk: Container {cid} is not running\n"
+    assert not_running.stderr == (
+        f"Error response from daemon: Cannot kill container: kk: Container {cid} is not running\n"
+    )
     dy("start", "kk")
     first_pid = dy("inspect", "--format", "{{.State.Pid}}", "kk").stdout
     dy("restart", "-t", "0", "kk")
@@ -95,8 +99,8 @@ def test_kill_restart_pause_rm(dy: Cli) -> None:
     assert dy("inspect", "--format", "{{.State.Pid}}", "kk").stdout != first_pid
     dy("pause", "kk")
     assert re.fullmatch(r"Up .* \(Paused\)\n", dy("ps", "--format", "{{.Status}}").stdout)
-    freezer = (f"/sys/fs/cgroup/freezer/dockyard/{cid}/freezer.state")
-    assert open(freezer).read().strip() == "FROZEN"
+    freezer = Path(f"/sys/fs/cgroup/freezer/dockyard/{cid}/freezer.state")
+    assert freezer.read_text().strip() == "FROZEN"
     assert dy("pause", "kk", check=False).stderr == f"Error response from daemon: Container {cid} is already paused\n"
     refused = dy("rm", "kk", check=False)
     assert refused.returncode == 1 and "You cannot remove a paused container" in refused.stderr
