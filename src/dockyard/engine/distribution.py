@@ -22,6 +22,7 @@ engine.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -297,7 +298,7 @@ class DistributionService:
         else:
             reference = reference.with_default_tag()
         platform = Platform.parse(options.platform) if options.platform else None
-        sink: ProgressSink = ProgressThrottle(progress) if progress is not None else _discard
+        sink = _serialized(progress)
         concurrency = self._setting("max-concurrent-downloads", DEFAULT_DOWNLOADS)
         store = self.engine.store
         results: list[PullResult] = []
@@ -340,7 +341,7 @@ class DistributionService:
             raise InvalidArgument("tag can't be used with --all-tags/-a")
         if not options.all_tags:
             reference = reference.with_default_tag()
-        sink: ProgressSink = ProgressThrottle(progress) if progress is not None else _discard
+        sink = _serialized(progress)
         sink(push_refers_to(reference.name))
         targets = self._push_targets(reference, options.all_tags)
         if options.platform:
@@ -384,3 +385,16 @@ class DistributionService:
 
 def _discard(event: ProgressEvent) -> None:
     pass
+
+
+def _serialized(progress: ProgressSink | None) -> ProgressSink:
+    """The caller's sink, throttled and called by one thread at a time (layers report from worker threads)."""
+    if progress is None:
+        return _discard
+    lock = threading.Lock()
+
+    def locked(event: ProgressEvent) -> None:
+        with lock:
+            progress(event)
+
+    return ProgressThrottle(locked)
