@@ -37,6 +37,7 @@ from dockyard.store.content import ContentWriter
 from dockyard.store.unpack import UnpackResult, decompressed, detect_compression, unpack_layer
 
 __all__ = [
+    "BlobMismatch",
     "Cancelled",
     "ChunkPipe",
     "PipeReader",
@@ -87,6 +88,14 @@ def keep_buffers_in_heap() -> None:
 
 class Cancelled(DockyardError):
     """The transfer was stopped because another part of the same operation failed."""
+
+
+class BlobMismatch(CorruptContent):
+    """The downloaded bytes are not the blob the manifest names (Docker's words: layer verification failed)."""
+
+    def __init__(self, digest: Digest | None) -> None:
+        super().__init__(f"filesystem layer verification failed for digest {digest}")
+        self.digest = digest
 
 
 def cancel_on_error(future: Future[Any], cancel: threading.Event) -> None:
@@ -251,7 +260,7 @@ class TeeWriter:
         try:
             self.ingest.write(data)
         except CorruptContent:  # more bytes than the manifest says
-            raise CorruptContent(f"filesystem layer verification failed for digest {self.expected}") from None
+            raise BlobMismatch(self.expected) from None
         self.offset = self.ingest.offset
         chunk = bytes(data)
         if self._prefix is not None:
@@ -281,7 +290,7 @@ class TeeWriter:
             self.on_verifying()
         if self._prefix is not None or self.ingest.offset != self.size or self.ingest.digest != self.expected:
             self.abort()
-            raise CorruptContent(f"filesystem layer verification failed for digest {self.expected}")
+            raise BlobMismatch(self.expected)
         self.verified = True
         self.pipe.finish()
         assert self.expected is not None
@@ -289,7 +298,7 @@ class TeeWriter:
 
     def abort(self) -> None:
         self.ingest.abort()
-        self.pipe.finish(CorruptContent(f"filesystem layer verification failed for digest {self.expected}"))
+        self.pipe.finish(BlobMismatch(self.expected))
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,14 @@ from dockyard.oci.manifest import Index, Manifest
 from dockyard.oci.mediatypes import MediaType, is_index, is_manifest, layer_compression
 from dockyard.oci.reference import Reference
 from dockyard.registry.client import ManifestResponse, RegistryClient
-from dockyard.registry.layerfetch import Cancelled, TeeWriter, cancel_on_error, keep_buffers_in_heap, stream_layer
+from dockyard.registry.layerfetch import (
+    BlobMismatch,
+    Cancelled,
+    TeeWriter,
+    cancel_on_error,
+    keep_buffers_in_heap,
+    stream_layer,
+)
 from dockyard.registry.progress import LayerProgress, LayerStatus, ProgressSink, digest_status, pulling_from
 from dockyard.registry.sources import BlobSources
 from dockyard.store.commit import (
@@ -374,6 +381,25 @@ class ImagePuller:
             return ingest
 
     def _fetch(self, job: _Job, ingest: ContentWriter, cancel: threading.Event) -> None:
+        resumed = ingest.offset > 0
+        try:
+            self._stream(job, ingest, cancel)
+        except BlobMismatch:
+            if not resumed:
+                raise
+            # what an earlier attempt left was not this blob's beginning (dockerd retries in this case too)
+            log.info("blob %s: the resumed download does not verify; downloading it again", job.desc.digest.short)
+            job.ingest = None
+            if job.diff_dir is not None:
+                discard_unpack_dir(job.diff_dir)
+                job.diff_dir = None
+            again = self._open_ingest(job, cancel)
+            if again is None:
+                raise
+            job.ingest = again
+            self._stream(job, again, cancel)
+
+    def _stream(self, job: _Job, ingest: ContentWriter, cancel: threading.Event) -> None:
         target = new_unpack_dir(self.store) if job.mode is _Mode.FETCH else None
         job.diff_dir = target
         size = job.desc.size

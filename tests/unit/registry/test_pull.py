@@ -375,3 +375,17 @@ def test_a_rate_limit_is_reported_plainly(store: Store, registry: FakeRegistry) 
         pull(store, registry, "library/busybox", events)
     assert info.value.message == "toomanyrequests: You have reached your pull rate limit."
     assert events == [] and len([e for e in registry.log if "/manifests/" in e]) == 1  # no retry
+
+
+def test_a_partial_download_that_was_not_this_blob_is_downloaded_again(store: Store, registry: FakeRegistry) -> None:
+    image = make_image([{"big": os.urandom(200_000)}])
+    publish(registry, "r/x", image)
+    blob = Digest.parse(sha(image.layers[0]))
+    stale = store.content.writer(ref=str(blob), expected=blob, expected_size=len(image.layers[0]))
+    stale.write(os.urandom(100_000))  # a killed download of other bytes under the same name
+    stale.close()
+    result = pull(store, registry, "r/x")
+    gets = registry.blob_gets(str(blob))
+    assert len(gets) == 2 and gets[0].endswith("Range=bytes=100000-") and "Range" not in gets[1]
+    assert store.content.read(blob, verify=True) == image.layers[0]
+    assert (store.layers.chain(result.image.top_layer)[0].path / "big").stat().st_size == 200_000
