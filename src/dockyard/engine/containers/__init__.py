@@ -14,6 +14,8 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from dockyard.engine.containers.commit import CommitOptions
+    from dockyard.engine.containers.files import ArchiveStat, Change, ChangeKind
     from dockyard.engine.containers.options import CreateOptions, MountRequest
     from dockyard.engine.containers.records import ContainerRecord, ExecRecord, PublishedPort
     from dockyard.engine.containers.service import ContainerService, PendingAttach
@@ -41,7 +43,11 @@ if TYPE_CHECKING:
     from dockyard.engine.containers.views import ContainerDetails, EndpointView
 
 __all__ = [
+    "ArchiveStat",
     "AttachOptions",
+    "Change",
+    "ChangeKind",
+    "CommitOptions",
     "ContainerDetails",
     "ContainerMount",
     "ContainerRecord",
@@ -74,6 +80,10 @@ __all__ = [
 ]
 
 _LAZY = {
+    "ArchiveStat": "files",
+    "Change": "files",
+    "ChangeKind": "files",
+    "CommitOptions": "commit",
     "CreateOptions": "options",
     "MountRequest": "options",
     "ContainerRecord": "records",

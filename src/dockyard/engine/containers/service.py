@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import IO, TYPE_CHECKING, TypeVar
 
 from dockyard.engine.containers.listing import ContainerSummary, network_names
 from dockyard.engine.containers.liveness import boot_marker_changed, needs_reconcile, pid_alive
@@ -43,6 +43,8 @@ from dockyard.errors import Conflict, DockyardError, InvalidArgument
 
 if TYPE_CHECKING:
     from dockyard.engine import Engine
+    from dockyard.engine.containers.commit import CommitOptions
+    from dockyard.engine.containers.files import ArchiveStat, Change
     from dockyard.engine.containers.options import CreateOptions
     from dockyard.engine.containers.streams import ExecHandle, ExecInfo, StatsSample
     from dockyard.engine.containers.views import ContainerDetails
@@ -410,6 +412,58 @@ class ContainerService:
         from dockyard.engine.containers.streams import stats
 
         return stats(self, self.get(name_or_id))
+
+    # -- files -------------------------------------------------------------------------------------------------
+
+    def archive_stat(self, name_or_id: str, path: str) -> ArchiveStat:
+        """What ``path`` names in the container (``HEAD /containers/{id}/archive``)."""
+        from dockyard.engine.containers.files import container_root, stat_in_root
+
+        record = self.get(name_or_id)
+        with container_root(self, record) as root:
+            return stat_in_root(root, path)
+
+    def archive_get(self, name_or_id: str, path: str, out: IO[bytes]) -> ArchiveStat:
+        """Write a tar of ``path`` in the container to ``out`` (``GET /containers/{id}/archive``)."""
+        from dockyard.engine.containers.files import archive_get, container_root
+
+        record = self.get(name_or_id)
+        with container_root(self, record) as root:
+            return archive_get(root, path, out)
+
+    def archive_put(self, name_or_id: str, path: str, source: IO[bytes]) -> None:
+        """Extract the tar in ``source`` into the container's directory ``path`` (``PUT .../archive``)."""
+        from dockyard.engine.containers.files import archive_put, container_root
+
+        record = self.get(name_or_id)
+        with container_root(self, record) as root:
+            archive_put(root, path, source)
+
+    def diff(self, name_or_id: str) -> builtins.list[Change]:
+        """What the container changed in its root filesystem (``docker diff``)."""
+        from dockyard.engine.containers.files import RUNTIME_MOUNTPOINTS, changes
+
+        record = self.get(name_or_id)
+        snapshot = self.engine.store.snapshots.get(record.id)
+        if snapshot is None:
+            return []
+        lowers = [layer.path for layer in self.engine.store.layers.chain(snapshot.parent)]
+        ignore = frozenset((*RUNTIME_MOUNTPOINTS, *(m.destination for m in record.mounts)))
+        return changes(snapshot.upper, lowers, ignore)
+
+    def export(self, name_or_id: str, out: IO[bytes]) -> None:
+        """The container's root filesystem as a tar (``docker export``; volumes are not part of it)."""
+        from dockyard.engine.containers.files import container_root, export_root
+
+        record = self.get(name_or_id)
+        with container_root(self, record, with_mounts=False) as root:
+            export_root(root, out)
+
+    def commit(self, name_or_id: str, options: CommitOptions) -> str:
+        """A new image from the container's changes; its ID (``sha256:...``)."""
+        from dockyard.engine.containers.commit import commit_container
+
+        return commit_container(self, self.get(name_or_id), options)
 
     # -- views -------------------------------------------------------------------------------------------------
 
