@@ -20,6 +20,11 @@ pytestmark = pytest.mark.integration
 SETUP = "echo hello > /tmp/new; rm /bin/ls; mkdir -p /data/sub; echo x > /data/sub/f; ln -s /etc/passwd /data/link; "
 
 
+def _tar_names(data: bytes) -> list[str]:
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        return tar.getnames()
+
+
 def _container(dy: Cli) -> str:
     return dy("run", "-d", "busybox", "sh", "-c", SETUP + "touch /tmp/ready; sleep 60").stdout.strip()
 
@@ -59,7 +64,7 @@ def test_cp_out(dy: Cli, tmp_path: Path) -> None:
     assert (tmp_path / "e" / "sub" / "f").exists()
     raw = subprocess.run([sys.executable, "-m", "dockyard", "cp", f"{cid}:/data", "-"], capture_output=True,
                          env={**os.environ, "DOCKYARD_ROOT": str(dy.root)}, check=True).stdout  # fmt: skip
-    names = tarfile.open(fileobj=io.BytesIO(raw)).getnames()
+    names = _tar_names(raw)
     assert sorted(names) == ["data", "data/link", "data/sub", "data/sub/f"]
     missing = dy("cp", f"{cid}:/nope", str(tmp_path), check=False)
     assert missing.returncode == 1 and "Could not find the file /nope in container" in missing.stderr
@@ -111,12 +116,12 @@ def test_commit_and_export(dy: Cli) -> None:
     assert len(config["RootFS"]["Layers"]) == 2
     exported = subprocess.run([sys.executable, "-m", "dockyard", "export", cid], capture_output=True,
                               env={**os.environ, "DOCKYARD_ROOT": str(dy.root)}, check=True).stdout  # fmt: skip
-    names = set(tarfile.open(fileobj=io.BytesIO(exported)).getnames())
+    names = set(_tar_names(exported))
     assert {"tmp/new", "data/sub/f", "bin/busybox"} <= names and "bin/ls" not in names
     stopped = dy("run", "-d", "busybox", "sh", "-c", "echo bye > /bye").stdout.strip()
     dy("wait", stopped)
     assert "A /bye" in dy("diff", stopped).stdout.splitlines()  # a stopped container's changes
     exported = subprocess.run([sys.executable, "-m", "dockyard", "export", stopped], capture_output=True,
                               env={**os.environ, "DOCKYARD_ROOT": str(dy.root)}, check=True).stdout  # fmt: skip
-    assert "bye" in tarfile.open(fileobj=io.BytesIO(exported)).getnames()
+    assert "bye" in _tar_names(exported)
     dy("rm", "-f", cid, stopped)
