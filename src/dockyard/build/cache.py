@@ -79,8 +79,9 @@ class SourceFile:
 class CacheInputs:
     """Everything a step's result depends on besides its parent image's content.
 
-    ``display`` (the Dockerfile line) and ``manifest`` (the digest of the file list behind ``sources``) are kept
-    for explanations and are not part of the key.
+    ``display`` (the Dockerfile line), ``manifest`` (the digest of the file list behind ``sources``) and ``scope``
+    (the build args in scope, which an instruction's expansion may have used) are kept for explanations and are
+    not part of the key.
     """
 
     parent: str
@@ -90,6 +91,7 @@ class CacheInputs:
     extra: tuple[tuple[str, str], ...] = ()
     display: str = field(default="", compare=False)
     manifest: str = field(default="", compare=False)
+    scope: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> str:
@@ -110,6 +112,7 @@ class CacheInputs:
                 "extra": [list(e) for e in self.extra],
                 "display": self.display,
                 "manifest": self.manifest,
+                "scope": [list(a) for a in self.scope],
             },
             separators=(",", ":"),
             ensure_ascii=False,
@@ -126,6 +129,7 @@ class CacheInputs:
             extra=tuple((str(k), str(v)) for k, v in data.get("extra", [])),
             display=str(data.get("display", "")),
             manifest=str(data.get("manifest", "")),
+            scope=tuple((str(k), str(v)) for k, v in data.get("scope", [])),
         )
 
 

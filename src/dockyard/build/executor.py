@@ -371,6 +371,7 @@ class Executor:
             instruction=created_by,
             extra=(("config", _config_hash(new)),),
             display=instr.source,
+            scope=tuple(sorted(state.args.all_allowed().items())),
         )
         self.execute(state, inputs, origin, lambda: commit_step(self.store, self._lease, state.image, new, created_by))
 

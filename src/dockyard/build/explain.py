@@ -24,6 +24,20 @@ def _perm(mode: int) -> str:
     return f"{stat.S_IMODE(mode):o}"
 
 
+def _readable(instruction: str) -> str:
+    """``/bin/sh -c #(nop)  ENV A=1`` -> ``ENV A=1``; other instructions as they are."""
+    _head, sep, tail = instruction.partition("#(nop)")
+    return tail.strip() if sep else instruction
+
+
+def _arg_change(name: str, before: dict[str, str], after: dict[str, str]) -> str:
+    if name not in before:
+        return f"build arg {name} added ({name}={after[name]})"
+    if name not in after:
+        return f"build arg {name} removed"
+    return f"build arg {name} changed ({before[name]} -> {after[name]})"
+
+
 def diff_manifests(old: Sequence[SourceFile], new: Sequence[SourceFile], limit: int = MAX_FILES) -> list[str]:
     """What changed between two file lists, one phrase per path (at most ``limit``, then ``and N more``)."""
     before = {f.path: f for f in old}
@@ -86,17 +100,23 @@ def explain_miss(
                 f"the step before produced a different image ({_short(old.parent)} -> {_short(current.parent)})"
             )
     if old.instruction != current.instruction:
-        was = old.display or old.instruction
-        reasons.append(f"the instruction changed (was: {was})")
+        if old.display and old.display == current.display:
+            # the same line expands differently: say which build arg did it, if one did
+            before, after = dict(old.scope), dict(current.scope)
+            args = [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+            if args and not (dict(old.args) or dict(current.args)):
+                reasons += [_arg_change(k, before, after) for k in args]
+            elif not args:
+                reasons.append(
+                    f"it expands differently (was: {_readable(old.instruction)}; now: {_readable(current.instruction)})"
+                )
+        else:
+            reasons.append(f"the instruction changed (was: {old.display or _readable(old.instruction)})")
     old_args = dict(old.args)
     new_args = dict(current.args)
     for name in sorted(set(old_args) | set(new_args)):
-        if name not in old_args:
-            reasons.append(f"build arg {name} added ({name}={new_args[name]})")
-        elif name not in new_args:
-            reasons.append(f"build arg {name} removed")
-        elif old_args[name] != new_args[name]:
-            reasons.append(f"build arg {name} changed ({old_args[name]} -> {new_args[name]})")
+        if old_args.get(name) != new_args.get(name):
+            reasons.append(_arg_change(name, old_args, new_args))
     if old.sources != current.sources:
         before = manifest_of(old.manifest) if old.manifest else None
         after = current_manifest if current_manifest is not None else manifest_of(current.manifest)
@@ -105,7 +125,7 @@ def explain_miss(
             reasons += files
         elif old.instruction == current.instruction:
             reasons.append("the source files changed")
-    if dict(old.extra) != dict(current.extra):
+    if dict(old.extra) != dict(current.extra) and old.instruction == current.instruction:
         for name in sorted(set(dict(old.extra)) | set(dict(current.extra))):
             if dict(old.extra).get(name) != dict(current.extra).get(name):
                 reasons.append("the image config it makes changed" if name == "config" else f"{name} changed")

@@ -99,7 +99,7 @@ def run_step(ex: Executor, state: StageState, instr: Instruction, origin: str) -
     shown = instr.command.argv(shell) if script is not None else argv  # history shows the script, not its path
     created_by = hist.run_created_by(shown, build_env)
     network = BuildNetwork.parse(instr.network) if instr.network not in ("", "default") else ex.options.network
-    described = created_by
+    described = hist.run_created_by(shown, ())  # the build args are an input of their own
     if network is not ex.options.network or instr.network not in ("", "default"):
         described += f"\nnetwork={network}"
     inputs = CacheInputs(
@@ -175,6 +175,7 @@ def workdir_step(ex: Executor, state: StageState, instr: Instruction, origin: st
         instruction=created_by,
         extra=(("config", _config_hash(new_config)),),
         display=instr.source,
+        scope=tuple(sorted(state.args.all_allowed().items())),
     )
 
     def run() -> ImageState:
@@ -282,6 +283,7 @@ def copy_step(ex: Executor, state: StageState, instr: Instruction, origin: str) 
         sources=sources_key,
         display=instr.source,
         manifest=sources_key if manifest is not None else "",
+        scope=tuple(sorted(state.args.all_allowed().items())),
     )
 
     def run() -> ImageState:

@@ -102,3 +102,13 @@ def test_config_only_change_is_named() -> None:
     old = CacheInputs(P1, "#(nop) ENV A=1 B=2", extra=(("config", "h1"),))
     new = CacheInputs(P1, "#(nop) ENV A=1 B=2", extra=(("config", "h2"),))
     assert explain_miss(new, entry(old), manifest_of=lambda _: None) == ["the image config it makes changed"]
+
+
+def test_the_same_line_expanding_differently_names_the_build_arg() -> None:
+    old = CacheInputs(P1, "/bin/sh -c #(nop)  ENV E=given", display="ENV E=$LOCAL", scope=(("LOCAL", "given"),))
+    new = CacheInputs(P1, "/bin/sh -c #(nop)  ENV E=other", display="ENV E=$LOCAL", scope=(("LOCAL", "other"),))
+    assert explain_miss(new, entry(old), manifest_of=lambda _: None) == ["build arg LOCAL changed (given -> other)"]
+    same_scope = CacheInputs(P1, "/bin/sh -c #(nop)  ENV E=other", display="ENV E=$LOCAL", scope=(("LOCAL", "given"),))
+    assert explain_miss(same_scope, entry(old), manifest_of=lambda _: None) == [
+        "it expands differently (was: ENV E=given; now: ENV E=other)"
+    ]
