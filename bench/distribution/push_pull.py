@@ -290,6 +290,11 @@ def main() -> None:
             sys.exit(f"{tool} is not installed")
     docker = docker_running()
     print(
+        "load average at start: {:.2f} {:.2f} {:.2f} (other work on the machine skews every figure)".format(
+            *os.getloadavg()
+        )
+    )
+    print(
         f"docker: {'measured' if docker else 'not running here: reference figures only'}; podman: "
         f"{'installed (not measured)' if shutil.which('podman') else 'not installed'}"
     )
@@ -320,6 +325,7 @@ def main() -> None:
             results = measure(name, image, tools, work, args.runs, docker)
             report(f"{name} ({image})", size, results, reference)
         subprocess.run(["umount", "-R", str(root)], capture_output=True)
+    print("\nload average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":
