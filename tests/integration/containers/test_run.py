@@ -186,7 +186,10 @@ def test_published_port_serves_and_port_in_use_fails_cleanly(dy: Cli) -> None:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
                 s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-                return s.recv(4096)
+                data = b""
+                while chunk := s.recv(4096):
+                    data += chunk
+                return data
         except OSError:
             return b""
 

@@ -149,8 +149,10 @@ def remove_locked(svc: ContainerService, container_id: str, *, volumes: bool) ->
     record = svc.store.get(container_id)
     if record is None:
         return
-    svc.store.update(container_id, status=ContainerStatus.REMOVING, owner_pid=_pid())
-    if record.status not in (ContainerStatus.CREATED, ContainerStatus.EXITED, ContainerStatus.DEAD):
+    if record.status is not ContainerStatus.REMOVING or record.owner_pid != _pid():
+        svc.store.update(container_id, status=ContainerStatus.REMOVING, owner_pid=_pid())
+    if record.status not in (ContainerStatus.CREATED, ContainerStatus.EXITED, ContainerStatus.DEAD,
+                             ContainerStatus.REMOVING):  # fmt: skip
         from dockyard.engine.containers.lifecycle import release_run
 
         release_run(svc, record)  # a killed run's leftovers

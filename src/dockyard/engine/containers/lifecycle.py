@@ -192,14 +192,15 @@ def _undo_start(svc: ContainerService, record: ContainerRecord, created: bool, n
         svc.engine.store.snapshots.unmount(cid)
 
 
-def release_run(svc: ContainerService, record: ContainerRecord) -> None:
-    """What a run held, given back: the runtime's container and cgroups, the network, the rootfs mount."""
+def release_run(svc: ContainerService, record: ContainerRecord, *, exited: bool = False) -> None:
+    """What a run held, given back: the runtime's container and cgroups, the network, the rootfs mount.
+    ``exited``: the monitor saw the init exit (so its PID namespace is empty) and runc need not be asked."""
     cid = record.id
     try:
-        if (svc.layout.run / "runc" / cid).exists():
-            svc.runtime.delete(cid, force=True)
-        else:
+        if not (svc.layout.run / "runc" / cid).exists():
             svc.runtime_leftovers(cid)  # runc lost it (its state is gone after a reboot): cgroups may remain
+        elif not (exited and svc.runtime_leftovers(cid)):
+            svc.runtime.delete(cid, force=True)
     except NotFound:
         svc.runtime_leftovers(cid)
     except DockyardError:
@@ -240,7 +241,7 @@ def finish_run(svc: ContainerService, container_id: str, token: str = "", *, los
         else:
             code, when = exited
         oom = (directory / "oom").exists()
-        release_run(svc, record)
+        release_run(svc, record, exited=exited is not None)
         decision = restart_decision(record, code, when - record.started_at)
         if decision is not None:
             svc.store.update(
@@ -257,17 +258,18 @@ def finish_run(svc: ContainerService, container_id: str, token: str = "", *, los
             )
             log.debug("container %s exited %d: restarting in %.1fs", container_id[:12], code, decision.delay)
             return True
+        removing = record.options.auto_remove
         svc.store.update(
             container_id,
-            status=ContainerStatus.EXITED,
+            status=ContainerStatus.REMOVING if removing else ContainerStatus.EXITED,
             exit_code=code,
             finished_at=when,
             pid=0,
             oom_killed=oom,
             ports=(),
-            owner_pid=0,
+            owner_pid=os.getpid() if removing else 0,
         )
         svc.mark_execs_done(container_id)
-        if record.options.auto_remove:
+        if removing:
             svc.remove_locked(container_id, volumes=True)
         return True

@@ -14,6 +14,7 @@ network, the image store) are imported on first use, so ``list`` costs one query
 from __future__ import annotations
 
 import builtins
+import errno
 import logging
 import subprocess
 import sys
@@ -125,20 +126,28 @@ class ContainerService:
         except (OSError, ValueError):
             return default
 
-    def runtime_leftovers(self, container_id: str) -> None:
-        """After a failed ``runc delete``: the runtime's state directory and the container's cgroups."""
+    def runtime_leftovers(self, container_id: str) -> bool:
+        """What ``runc delete`` removes for a container whose processes are all gone: its cgroups and the
+        runtime's state directory (without a runc process: this runs on every exit). False if a cgroup is still
+        busy (processes left), and then nothing is removed."""
         import shutil
 
         from dockyard.runtime.cgroups import cgroup_dirs
 
-        shutil.rmtree(self.layout.run / "runc" / container_id, ignore_errors=True)
         for directory in cgroup_dirs(f"/dockyard/{container_id}"):
             try:
                 directory.rmdir()
-            except OSError:
-                pass
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                if exc.errno == errno.EBUSY:
+                    return False
+        shutil.rmtree(self.layout.run / "runc" / container_id, ignore_errors=True)
+        return True
 
     def mark_execs_done(self, container_id: str) -> None:
+        if not self.store.db.query("SELECT 1 FROM execs WHERE container_id = ? AND running = 1", (container_id,)):
+            return
         with self.store.db.transaction() as conn:
             conn.execute(
                 "UPDATE execs SET running = 0, exit_code = coalesce(exit_code, 137) "
