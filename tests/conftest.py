@@ -24,11 +24,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture
 def state_root(tmp_path: Path) -> Iterator[Path]:
-    """A fresh dockyard state root; everything mounted under it is unmounted afterwards."""
+    """A fresh dockyard state root. Afterwards its containers are removed, its networks (bridges, nft table,
+    DNS) destroyed and everything mounted under it unmounted, whatever the test did."""
     root = tmp_path / "root"
     root.mkdir()
     yield root
+    teardown_root(root)
+
+
+def teardown_root(root: Path) -> None:
+    if (root / "dockyard.db").exists():
+        subprocess.run([sys.executable, "-c", _TEARDOWN, str(root)], capture_output=True, timeout=120)
     _unmount_under(root)
+
+
+_TEARDOWN = """
+import sys
+from dockyard.engine import Engine
+from dockyard.settings import load_settings
+engine = Engine(load_settings(sys.argv[1]))
+try:
+    from dockyard.engine.containers import RemoveOptions
+    ids = [s.record.id for s in engine.containers.list(all=True)]
+    if ids:
+        engine.containers.remove(ids, RemoveOptions(force=True, volumes=True))
+except Exception as exc:
+    print("containers:", exc, file=sys.stderr)
+try:
+    engine.networks.manager.destroy_all()
+except Exception as exc:
+    print("networks:", exc, file=sys.stderr)
+"""
 
 
 def _unmount_under(root: Path) -> None:

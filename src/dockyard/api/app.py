@@ -116,6 +116,10 @@ def parse_host(uri: str) -> tuple[str, str | int]:
 
 
 async def _serve(engine: Engine, uris: list[str], ready: Callable[[str], None] | None) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    # engine calls block (SQLite, runc, conmon): give them enough threads for many concurrent clients
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=64, thread_name_prefix="api"))
     app = create_app(engine)
     access = logging.getLogger("dockyard.api.access") if log.isEnabledFor(logging.DEBUG) else None
     runner = web.AppRunner(app, access_log=access, handle_signals=True)

@@ -10,17 +10,17 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["JsonStream", "frame", "json_response"]
+__all__ = ["JsonStream", "frame", "go_json_bytes", "json_response"]
 
 
-def _go_json(value: Any) -> bytes:
+def go_json_bytes(value: Any) -> bytes:
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode()
 
 
 def json_response(value: Any, status: int = 200) -> web.Response:
     """A JSON body the way dockerd writes it (Go escaping, trailing newline)."""
-    return web.Response(body=_go_json(value) + b"\n", status=status, content_type="application/json")
+    return web.Response(body=go_json_bytes(value) + b"\n", status=status, content_type="application/json")
 
 
 def frame(stream: int, data: bytes) -> bytes:
@@ -46,7 +46,7 @@ class JsonStream:
 
     def send_threadsafe(self, line: bytes | str | dict[str, Any]) -> None:
         if isinstance(line, dict):
-            data = _go_json(line) + b"\r\n"
+            data = go_json_bytes(line) + b"\r\n"
         elif isinstance(line, str):
             data = line.encode()
         else:
@@ -56,34 +56,50 @@ class JsonStream:
     def close_threadsafe(self) -> None:
         self.loop.call_soon_threadsafe(self.queue.put_nowait, None)
 
-    async def pump(self) -> None:
-        while True:
-            item = await self.queue.get()
-            if item is None:
-                break
-            try:
-                await self.response.write(item)
-            except (ConnectionResetError, RuntimeError):
-                break
-
     async def run(self, work: Callable[[], None]) -> web.StreamResponse:
-        """Run ``work`` in a thread while streaming what it sends; errors become an errorDetail message."""
+        """Run ``work`` in a thread while streaming what it sends.
+
+        The response starts with the first message: an error raised before any output is an ordinary HTTP
+        error (a 404 for ``manifest unknown``, as dockerd answers); after that it becomes an ``errorDetail``
+        message in the stream.
+        """
         from dockyard.errors import DockyardError
 
-        await self.prepare()
+        failure: list[BaseException] = []
 
         def wrapped() -> None:
             try:
                 work()
-            except DockyardError as exc:
-                self.send_threadsafe({"errorDetail": {"message": exc.message}, "error": exc.message})
-            except Exception as exc:
-                self.send_threadsafe({"errorDetail": {"message": str(exc)}, "error": str(exc)})
+            except BaseException as exc:
+                failure.append(exc)
             finally:
                 self.close_threadsafe()
 
-        pump = asyncio.ensure_future(self.pump())
-        await asyncio.get_running_loop().run_in_executor(None, wrapped)
-        await pump
-        await self.response.write_eof()
+        job = asyncio.get_running_loop().run_in_executor(None, wrapped)
+        first = await self.queue.get()
+        if first is None and failure:
+            await job
+            raise failure[0]
+        await self.prepare()
+        item = first
+        while item is not None:
+            try:
+                await self.response.write(item)
+            except (ConnectionResetError, RuntimeError):
+                break
+            item = await self.queue.get()
+        await job
+        if failure:
+            exc = failure[0]
+            message = exc.message if isinstance(exc, DockyardError) else str(exc)
+            try:
+                await self.response.write(
+                    go_json_bytes({"errorDetail": {"message": message}, "error": message}) + b"\r\n"
+                )
+            except (ConnectionResetError, RuntimeError):
+                pass
+        try:
+            await self.response.write_eof()
+        except (ConnectionResetError, RuntimeError):
+            pass
         return self.response

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MODULES", "register_all"]
 
-MODULES = ["system", "images", "networks", "auth", "volumes", "containers", "exec", "build"]
+MODULES = ["system", "images", "networks", "auth", "volumes", "containers", "build"]
 
 
 def register_all(router: Router) -> None:
