@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from dockyard.engine.containers.codec import dumps
-from dockyard.engine.containers.lifecycle import restart_decision
+from dockyard.engine.containers.lifecycle import restart_delay
 from dockyard.engine.containers.liveness import boot_id, boot_marker_changed, effective, needs_reconcile
 from dockyard.engine.containers.options import CreateOptions
 from dockyard.engine.containers.reconcile import should_autostart
@@ -28,34 +28,33 @@ def _record(policy: str = "no", **kw: object) -> ContainerRecord:
 
 
 def test_no_policy_never_restarts() -> None:
-    assert restart_decision(_record("no"), 1, 1) is None
+    assert restart_delay(_record("no"), 1, 1) is None
 
 
 def test_always_and_unless_stopped_restart_unless_stopped_by_hand() -> None:
     for policy in ("always", "unless-stopped"):
-        assert restart_decision(_record(policy), 0, 1) is not None
-        assert restart_decision(_record(policy, manually_stopped=True), 0, 1) is None
+        assert restart_delay(_record(policy), 0, 1) is not None
+        assert restart_delay(_record(policy, manually_stopped=True), 0, 1) is None
 
 
 def test_on_failure_counts() -> None:
-    assert restart_decision(_record("on-failure"), 0, 1) is None
-    assert restart_decision(_record("on-failure"), 2, 1) is not None
-    assert restart_decision(_record("on-failure:2", restart_count=1), 2, 1) is not None
-    assert restart_decision(_record("on-failure:2", restart_count=2), 2, 1) is None
+    assert restart_delay(_record("on-failure"), 0, 1) is None
+    assert restart_delay(_record("on-failure"), 2, 1) is not None
+    assert restart_delay(_record("on-failure:2", restart_count=1), 2, 1) is not None
+    assert restart_delay(_record("on-failure:2", restart_count=2), 2, 1) is None
 
 
 def test_backoff_doubles_and_resets() -> None:
     r = _record("always")
     delays = []
     for _ in range(12):
-        decision = restart_decision(r, 1, 0.5)
-        assert decision is not None
-        delays.append(decision.delay)
-        r = dataclasses.replace(r, restart_delay=decision.delay)
+        delay = restart_delay(r, 1, 0.5)
+        assert delay is not None
+        delays.append(delay)
+        r = dataclasses.replace(r, restart_delay=delay)
     assert delays[:4] == [0.1, 0.2, 0.4, 0.8]
     assert max(delays) == 60.0
-    long_run = restart_decision(dataclasses.replace(r, restart_delay=60.0), 1, 10.0)
-    assert long_run is not None and long_run.delay == 0.1
+    assert restart_delay(dataclasses.replace(r, restart_delay=60.0), 1, 10.0) == 0.1
 
 
 def test_autostart_rules() -> None:

@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from dockyard.engine.containers.codec import dumps
+from dockyard.engine.containers.execs import ExecRecord, ExecStore
 from dockyard.engine.containers.options import CreateOptions
-from dockyard.engine.containers.records import ContainerRecord, ContainerStore, ExecRecord, PublishedPort
+from dockyard.engine.containers.records import ContainerRecord, ContainerStore, PublishedPort
 from dockyard.engine.containers.schema import MIGRATIONS
-from dockyard.engine.containers.types import ContainerStatus, ExecCreateOptions, RunConfig
+from dockyard.engine.containers.types import ContainerStatus, RunConfig
+from dockyard.engine.containers.verbs import ExecCreateOptions
 from dockyard.errors import Conflict, NotFound
 from dockyard.store.db import open_database
 
@@ -133,10 +135,11 @@ def test_claim_a_pending_restart_once(store: ContainerStore) -> None:
 
 def test_exec_rows(store: ContainerStore) -> None:
     store.insert(_record("9" * 64, "c"))
-    store.insert_exec(ExecRecord("x1", "9" * 64, ExecCreateOptions(cmd=("ls",)), 5.0))
-    store.update_exec("x1", pid=7, running=True)
-    ex = store.get_exec("x1")
+    execs = ExecStore(store.db)
+    execs.insert_exec(ExecRecord("x1", "9" * 64, ExecCreateOptions(cmd=("ls",)), 5.0))
+    execs.update_exec("x1", pid=7, running=True)
+    ex = execs.get_exec("x1")
     assert ex is not None and ex.pid == 7 and ex.running and ex.exit_code is None and ex.options.cmd == ("ls",)
-    store.update_exec("x1", running=False, exit_code=3)
-    assert store.get_exec("x1").exit_code == 3  # type: ignore[union-attr]
-    assert store.exec_ids("9" * 64) == ["x1"]
+    execs.update_exec("x1", running=False, exit_code=3)
+    assert execs.get_exec("x1").exit_code == 3  # type: ignore[union-attr]
+    assert execs.exec_ids("9" * 64) == ["x1"]

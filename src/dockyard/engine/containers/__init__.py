@@ -15,29 +15,32 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dockyard.engine.containers.commit import CommitOptions
+    from dockyard.engine.containers.execs import ExecRecord
     from dockyard.engine.containers.files import ArchiveStat, Change, ChangeKind
     from dockyard.engine.containers.options import CreateOptions, MountRequest
-    from dockyard.engine.containers.records import ContainerRecord, ExecRecord, PublishedPort
+    from dockyard.engine.containers.records import ContainerRecord, PublishedPort
     from dockyard.engine.containers.service import ContainerService, PendingAttach
     from dockyard.engine.containers.streams import ExecHandle, ExecInfo, StatsSample
     from dockyard.engine.containers.types import (
-        AttachOptions,
         ContainerMount,
         ContainerStatus,
+        MountRequestType,
+        NoSuchImage,
+        RestartPolicy,
+        RestartPolicyName,
+        RunConfig,
+        UlimitSpec,
+    )
+    from dockyard.engine.containers.verbs import (
+        AttachOptions,
         CreateResult,
         ExecCreateOptions,
         ItemReport,
         KillOptions,
-        MountRequestType,
-        NoSuchImage,
         PruneReport,
         PullPolicy,
         RemoveOptions,
-        RestartPolicy,
-        RestartPolicyName,
-        RunConfig,
         StopOptions,
-        UlimitSpec,
         WaitCondition,
     )
     from dockyard.engine.containers.views import ContainerDetails, EndpointView
@@ -80,6 +83,16 @@ __all__ = [
 ]
 
 _LAZY = {
+    "AttachOptions": "verbs",
+    "CreateResult": "verbs",
+    "ExecCreateOptions": "verbs",
+    "ItemReport": "verbs",
+    "KillOptions": "verbs",
+    "PruneReport": "verbs",
+    "PullPolicy": "verbs",
+    "RemoveOptions": "verbs",
+    "StopOptions": "verbs",
+    "WaitCondition": "verbs",
     "ArchiveStat": "files",
     "Change": "files",
     "ChangeKind": "files",
@@ -87,7 +100,7 @@ _LAZY = {
     "CreateOptions": "options",
     "MountRequest": "options",
     "ContainerRecord": "records",
-    "ExecRecord": "records",
+    "ExecRecord": "execs",
     "PublishedPort": "records",
     "ContainerService": "service",
     "PendingAttach": "service",

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from dockyard.engine.containers.lifecycle import finish_run, start_container
 from dockyard.engine.containers.liveness import read_exit
 from dockyard.engine.containers.records import ContainerRecord
-from dockyard.engine.containers.types import ContainerStatus, WaitCondition
+from dockyard.engine.containers.types import ContainerStatus
+from dockyard.engine.containers.verbs import WaitCondition
 from dockyard.errors import Conflict, DockyardError, NotFound
 
 if TYPE_CHECKING:

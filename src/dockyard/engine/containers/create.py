@@ -22,12 +22,12 @@ from dockyard.engine.containers.records import ContainerRecord
 from dockyard.engine.containers.types import (
     ContainerMount,
     ContainerStatus,
-    CreateResult,
     MountRequestType,
     NoSuchImage,
     RestartPolicyName,
     RunConfig,
 )
+from dockyard.engine.containers.verbs import CreateResult
 from dockyard.errors import InvalidArgument, NotFound
 
 if TYPE_CHECKING:

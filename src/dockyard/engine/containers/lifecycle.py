@@ -14,7 +14,6 @@ import logging
 import os
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dockyard.engine.containers.liveness import UNKNOWN_EXIT, boot_id, pid_alive, read_exit
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
     from dockyard.network import Attachment
     from dockyard.runtime import Bundle, Mount, Namespace
 
-__all__ = ["RestartDecision", "finish_run", "release_run", "restart_decision", "start_container"]
+__all__ = ["finish_run", "release_run", "restart_delay", "start_container"]
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +37,9 @@ RESTART_RESET_AFTER = 10.0  # a run of 10 s or more resets the backoff
 Attacher = Callable[["Bundle"], None]
 
 
-@dataclass(frozen=True)
-class RestartDecision:
-    delay: float
-
-
-def restart_decision(record: ContainerRecord, exit_code: int, ran_for: float) -> RestartDecision | None:
-    """moby ``restartmanager.ShouldRestart``: whether (and after what backoff) the policy restarts this exit."""
+def restart_delay(record: ContainerRecord, exit_code: int, ran_for: float) -> float | None:
+    """moby ``restartmanager.ShouldRestart``: the backoff before the policy restarts this exit, None if it does
+    not."""
     policy = record.options.restart_policy
     if policy.name is RestartPolicyName.NO or record.manually_stopped:
         return None  # docker stop/kill cancel the restart manager
@@ -57,7 +52,7 @@ def restart_decision(record: ContainerRecord, exit_code: int, ran_for: float) ->
         delay = RESTART_MIN_DELAY
     else:
         delay = min(previous * 2, RESTART_MAX_DELAY)
-    return RestartDecision(delay)
+    return delay
 
 
 def _mounts(svc: ContainerService, record: ContainerRecord, rootfs: str) -> list[Mount]:
@@ -242,13 +237,13 @@ def finish_run(svc: ContainerService, container_id: str, token: str = "", *, los
             code, when = exited
         oom = (directory / "oom").exists()
         release_run(svc, record, exited=exited is not None)
-        decision = restart_decision(record, code, when - record.started_at)
-        if decision is not None:
+        delay = restart_delay(record, code, when - record.started_at)
+        if delay is not None:
             svc.store.update(
                 container_id,
                 status=ContainerStatus.RESTARTING,
                 restart_count=record.restart_count + 1,
-                restart_delay=decision.delay,
+                restart_delay=delay,
                 exit_code=code,
                 finished_at=when,
                 pid=0,
@@ -256,7 +251,7 @@ def finish_run(svc: ContainerService, container_id: str, token: str = "", *, los
                 ports=(),
                 owner_pid=0,
             )
-            log.debug("container %s exited %d: restarting in %.1fs", container_id[:12], code, decision.delay)
+            log.debug("container %s exited %d: restarting in %.1fs", container_id[:12], code, delay)
             return True
         removing = record.options.auto_remove
         svc.store.update(

@@ -24,30 +24,30 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
 
-from dockyard.engine.containers.listing import ContainerSummary, network_names
 from dockyard.engine.containers.liveness import boot_marker_changed, needs_reconcile, pid_alive
 from dockyard.engine.containers.locks import ContainerLocks
 from dockyard.engine.containers.records import ContainerRecord, ContainerStore, PublishedPort
-from dockyard.engine.containers.types import (
-    ContainerStatus,
-    CreateResult,
-    ExecCreateOptions,
-    ItemReport,
-    KillOptions,
-    MountRequestType,
-    PruneReport,
-    RemoveOptions,
-    StopOptions,
-    WaitCondition,
-)
+from dockyard.engine.containers.types import ContainerStatus, MountRequestType
 from dockyard.errors import Conflict, DockyardError, InvalidArgument
 
 if TYPE_CHECKING:
     from dockyard.engine import Engine
     from dockyard.engine.containers.commit import CommitOptions
+    from dockyard.engine.containers.execs import ExecStore
     from dockyard.engine.containers.files import ArchiveStat, Change
+    from dockyard.engine.containers.listing import ContainerSummary
     from dockyard.engine.containers.options import CreateOptions
     from dockyard.engine.containers.streams import ExecHandle, ExecInfo, StatsSample
+    from dockyard.engine.containers.verbs import (
+        CreateResult,
+        ExecCreateOptions,
+        ItemReport,
+        KillOptions,
+        PruneReport,
+        RemoveOptions,
+        StopOptions,
+        WaitCondition,
+    )
     from dockyard.engine.containers.views import ContainerDetails
     from dockyard.engine.networks import ContainerTarget
     from dockyard.engine.system import ContainerCounts
@@ -74,6 +74,12 @@ class ContainerService:
     @cached_property
     def store(self) -> ContainerStore:
         return ContainerStore.open(self.layout.db)
+
+    @cached_property
+    def execs(self) -> ExecStore:
+        from dockyard.engine.containers.execs import ExecStore
+
+        return ExecStore(self.store.db)
 
     @cached_property
     def runtime(self) -> RuncRuntime:
@@ -205,6 +211,8 @@ class ContainerService:
         return record
 
     def _batch(self, names: Sequence[str], action: Callable[[ContainerRecord], object]) -> builtins.list[ItemReport]:
+        from dockyard.engine.containers.verbs import ItemReport
+
         reports = []
         for name in names:
             try:
@@ -250,20 +258,26 @@ class ContainerService:
 
     # -- stopping and removing ---------------------------------------------------------------------------------
 
-    def stop(self, names: Sequence[str], options: StopOptions = StopOptions()) -> builtins.list[ItemReport]:
+    def stop(self, names: Sequence[str], options: StopOptions | None = None) -> builtins.list[ItemReport]:
         from dockyard.engine.containers.controls import stop_container
+        from dockyard.engine.containers.verbs import StopOptions
 
-        return self._batch(names, lambda r: stop_container(self, r, options.timeout, options.signal))
+        opts = options or StopOptions()
+        return self._batch(names, lambda r: stop_container(self, r, opts.timeout, opts.signal))
 
-    def restart(self, names: Sequence[str], options: StopOptions = StopOptions()) -> builtins.list[ItemReport]:
+    def restart(self, names: Sequence[str], options: StopOptions | None = None) -> builtins.list[ItemReport]:
         from dockyard.engine.containers.controls import restart_container
+        from dockyard.engine.containers.verbs import StopOptions
 
-        return self._batch(names, lambda r: restart_container(self, r, options.timeout, options.signal))
+        opts = options or StopOptions()
+        return self._batch(names, lambda r: restart_container(self, r, opts.timeout, opts.signal))
 
-    def kill(self, names: Sequence[str], options: KillOptions = KillOptions()) -> builtins.list[ItemReport]:
+    def kill(self, names: Sequence[str], options: KillOptions | None = None) -> builtins.list[ItemReport]:
         from dockyard.engine.containers.controls import kill_container
+        from dockyard.engine.containers.verbs import KillOptions
 
-        return self._batch(names, lambda r: kill_container(self, r, options.signal))
+        opts = options or KillOptions()
+        return self._batch(names, lambda r: kill_container(self, r, opts.signal))
 
     def pause(self, names: Sequence[str]) -> builtins.list[ItemReport]:
         from dockyard.engine.containers.controls import pause_container
@@ -275,23 +289,27 @@ class ContainerService:
 
         return self._batch(names, lambda r: unpause_container(self, r))
 
-    def remove(self, names: Sequence[str], options: RemoveOptions = RemoveOptions()) -> builtins.list[ItemReport]:
+    def remove(self, names: Sequence[str], options: RemoveOptions | None = None) -> builtins.list[ItemReport]:
         from dockyard.engine.containers.controls import remove_container
+        from dockyard.engine.containers.verbs import RemoveOptions
 
-        return self._batch(names, lambda r: remove_container(self, r, force=options.force, volumes=options.volumes))
+        opts = options or RemoveOptions()
+        return self._batch(names, lambda r: remove_container(self, r, force=opts.force, volumes=opts.volumes))
 
     def wait(
         self,
         name_or_id: str,
-        condition: WaitCondition = WaitCondition.NOT_RUNNING,
+        condition: WaitCondition | None = None,
         timeout: float | None = None,
         *,
         run_token: str | None = None,
     ) -> int:
         """Docker's ``wait``: block until ``condition``, return the exit code (TimeoutError after ``timeout``)."""
         from dockyard.engine.containers.controls import wait_container
+        from dockyard.engine.containers.verbs import WaitCondition
         from dockyard.errors import NotFound
 
+        condition = condition or WaitCondition.NOT_RUNNING
         try:
             record = self.get(name_or_id)
         except NotFound:
@@ -403,7 +421,7 @@ class ContainerService:
     def exec_resize(self, exec_id: str, height: int, width: int) -> None:
         from dockyard.runtime.attach import resize
 
-        record = self.store.get_exec(exec_id)
+        record = self.execs.get_exec(exec_id)
         if record is None:
             from dockyard.errors import NotFound
 
@@ -493,6 +511,7 @@ class ContainerService:
         return rw, rw + (int(row[0]) if row else 0)
 
     def details(self, name_or_id: str, *, size: bool = False) -> ContainerDetails:
+        from dockyard.engine.containers.listing import network_names
         from dockyard.engine.containers.views import ContainerDetails, EndpointView
         from dockyard.runtime.spec import MASKED_PATHS, READONLY_PATHS
 
@@ -540,7 +559,7 @@ class ContainerService:
             lower_dirs=lower,
             snapshot_dir=snapshot if snapshot.exists() else None,
             volumes_root=self.layout.volumes,
-            exec_ids=tuple(self.store.exec_ids(record.id)),
+            exec_ids=tuple(self.execs.exec_ids(record.id)),
             masked_paths=() if unconfined else MASKED_PATHS,
             readonly_paths=() if unconfined else READONLY_PATHS,
             size_rw=rw,
@@ -562,7 +581,7 @@ class ContainerService:
     def prune(self, filters: Sequence[str] = ()) -> PruneReport:
         """Remove every stopped container (``until=``, ``label=`` filters as Docker's)."""
         from dockyard.engine.containers.listing import ContainerFilters
-        from dockyard.engine.containers.types import PruneReport
+        from dockyard.engine.containers.verbs import PruneReport
         from dockyard.timeutil import parse_timestamp
 
         parsed = ContainerFilters.parse(filters, ("until", "label", "label!"))

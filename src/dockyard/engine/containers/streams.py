@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockyard.engine.containers.records import ContainerRecord, ExecRecord
-from dockyard.engine.containers.types import ContainerStatus, ExecCreateOptions
+from dockyard.engine.containers.execs import ExecRecord
+from dockyard.engine.containers.records import ContainerRecord
+from dockyard.engine.containers.types import ContainerStatus
+from dockyard.engine.containers.verbs import ExecCreateOptions
 from dockyard.errors import Conflict, NotFound
 
 if TYPE_CHECKING:
@@ -86,7 +88,7 @@ class ExecHandle:
 
     def start(self) -> int:
         pid = self.session.start()
-        self._svc.store.update_exec(self.id, pid=pid, monitor_pid=self.session.monitor_pid, running=True)
+        self._svc.execs.update_exec(self.id, pid=pid, monitor_pid=self.session.monitor_pid, running=True)
         return pid
 
     def resize(self, height: int, width: int) -> None:
@@ -97,7 +99,7 @@ class ExecHandle:
     def wait(self, timeout: float | None = None) -> int | None:
         code = self.session.wait(timeout)
         if code is not None:
-            self._svc.store.update_exec(self.id, running=False, exit_code=code)
+            self._svc.execs.update_exec(self.id, running=False, exit_code=code)
         return code
 
     def close(self) -> None:
@@ -111,12 +113,12 @@ def exec_create(svc: ContainerService, record: ContainerRecord, opts: ExecCreate
 
         raise InvalidArgument("No exec command specified")
     exec_id = secrets.token_hex(32)
-    svc.store.insert_exec(ExecRecord(exec_id, record.id, opts, time.time()))
+    svc.execs.insert_exec(ExecRecord(exec_id, record.id, opts, time.time()))
     return exec_id
 
 
 def _exec_record(svc: ContainerService, exec_id: str) -> ExecRecord:
-    record = svc.store.get_exec(exec_id)
+    record = svc.execs.get_exec(exec_id)
     if record is None:
         raise NotFound(f"No such exec instance: {exec_id}")
     return record
@@ -148,11 +150,11 @@ def exec_start(
     try:
         session = svc.runtime.exec(container.id, svc.bundle(container.id), exec_id, options, attach=not detach)
     except ContainerStartError as exc:
-        svc.store.update_exec(exec_id, running=False, exit_code=exc.exit_code)
+        svc.execs.update_exec(exec_id, running=False, exit_code=exc.exit_code)
         raise
     handle = ExecHandle(svc, ex, session)
     if detach:
-        svc.store.update_exec(exec_id, pid=session.pid, monitor_pid=session.monitor_pid, running=True)
+        svc.execs.update_exec(exec_id, pid=session.pid, monitor_pid=session.monitor_pid, running=True)
     return handle
 
 
@@ -164,7 +166,7 @@ def exec_info(svc: ContainerService, exec_id: str) -> ExecInfo:
         try:
             code = int(exit_file.read_text().strip())
             running = False
-            svc.store.update_exec(exec_id, running=False, exit_code=code)
+            svc.execs.update_exec(exec_id, running=False, exit_code=code)
         except (OSError, ValueError):
             from dockyard.engine.containers.liveness import pid_alive
 

@@ -1,7 +1,6 @@
-"""The container service's small value types: the verbs' options and what callers get back (reports, states).
-Everything is a frozen dataclass or a StrEnum; the CLI and the API server build these from flags and JSON
-bodies, the service never sees either. ``CreateOptions`` (big, not needed to list containers) is in
-``options.py``.
+"""The values a container record is made of: its state, restart policy, mounts, ulimits and effective config.
+Frozen dataclasses and StrEnums only. The verbs' options and reports are in ``verbs.py`` and ``CreateOptions`` in
+``options.py`` (listing containers needs neither, so it does not pay for building their classes).
 """
 
 from __future__ import annotations
@@ -14,24 +13,14 @@ from enum import StrEnum
 from dockyard.errors import InvalidArgument, NotFound
 
 __all__ = [
-    "AttachOptions",
     "ContainerMount",
     "ContainerStatus",
-    "CreateResult",
-    "ExecCreateOptions",
-    "ItemReport",
-    "KillOptions",
     "MountRequestType",
     "NoSuchImage",
-    "PruneReport",
-    "PullPolicy",
-    "RemoveOptions",
     "RestartPolicy",
     "RestartPolicyName",
     "RunConfig",
-    "StopOptions",
     "UlimitSpec",
-    "WaitCondition",
 ]
 
 
@@ -130,12 +119,6 @@ class UlimitSpec:
     hard: int
 
 
-class PullPolicy(StrEnum):
-    MISSING = "missing"
-    ALWAYS = "always"
-    NEVER = "never"
-
-
 @dataclass(frozen=True)
 class RunConfig:
     """The container's effective configuration (Docker's ``Config`` after merging the image's), fixed at create
@@ -171,74 +154,3 @@ class RunConfig:
     def path(self) -> str:
         """Docker's ``Path``: the program."""
         return self.args[0] if self.args else ""
-
-
-@dataclass(frozen=True)
-class CreateResult:
-    id: str
-    warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ItemReport:
-    """One item of a batch verb (``stop a b c``): the name as given, the ID it resolved to, or the error."""
-
-    name: str
-    id: str = ""
-    error: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.error
-
-
-@dataclass(frozen=True)
-class StopOptions:
-    timeout: int | None = None  # None: the container's --stop-timeout, else 10 s
-    signal: str = ""  # "": the container's stop signal
-
-
-@dataclass(frozen=True)
-class KillOptions:
-    signal: str = "KILL"
-
-
-@dataclass(frozen=True)
-class RemoveOptions:
-    force: bool = False
-    volumes: bool = False  # also anonymous volumes
-
-
-@dataclass(frozen=True)
-class PruneReport:
-    deleted: tuple[str, ...]
-    space_reclaimed: int
-
-
-class WaitCondition(StrEnum):
-    NOT_RUNNING = "not-running"
-    NEXT_EXIT = "next-exit"
-    REMOVED = "removed"
-
-
-@dataclass(frozen=True)
-class AttachOptions:
-    stdin: bool = False
-    stdout: bool = True
-    stderr: bool = True
-    detach_keys: str = "ctrl-p,ctrl-q"
-
-
-@dataclass(frozen=True)
-class ExecCreateOptions:
-    cmd: tuple[str, ...]
-    env: tuple[str, ...] = ()
-    working_dir: str = ""
-    user: str = ""
-    tty: bool = False
-    attach_stdin: bool = False
-    attach_stdout: bool = True
-    attach_stderr: bool = True
-    privileged: bool = False
-    detach_keys: str = ""
-    console_size: tuple[int, int] = (0, 0)

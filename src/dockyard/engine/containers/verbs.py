@@ -1,0 +1,97 @@
+"""The verbs' options and reports: what callers pass to ``stop``/``kill``/``rm``/``wait``/``exec``... and get back.
+Frozen dataclasses and StrEnums; the CLI and the API server build them from flags and JSON bodies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = [
+    "AttachOptions",
+    "CreateResult",
+    "ExecCreateOptions",
+    "ItemReport",
+    "KillOptions",
+    "PruneReport",
+    "PullPolicy",
+    "RemoveOptions",
+    "StopOptions",
+    "WaitCondition",
+]
+
+
+class PullPolicy(StrEnum):
+    MISSING = "missing"
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    id: str
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ItemReport:
+    """One item of a batch verb (``stop a b c``): the name as given, the ID it resolved to, or the error."""
+
+    name: str
+    id: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@dataclass(frozen=True)
+class StopOptions:
+    timeout: int | None = None  # None: the container's --stop-timeout, else 10 s
+    signal: str = ""  # "": the container's stop signal
+
+
+@dataclass(frozen=True)
+class KillOptions:
+    signal: str = "KILL"
+
+
+@dataclass(frozen=True)
+class RemoveOptions:
+    force: bool = False
+    volumes: bool = False  # also anonymous volumes
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    deleted: tuple[str, ...]
+    space_reclaimed: int
+
+
+class WaitCondition(StrEnum):
+    NOT_RUNNING = "not-running"
+    NEXT_EXIT = "next-exit"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True)
+class AttachOptions:
+    stdin: bool = False
+    stdout: bool = True
+    stderr: bool = True
+    detach_keys: str = "ctrl-p,ctrl-q"
+
+
+@dataclass(frozen=True)
+class ExecCreateOptions:
+    cmd: tuple[str, ...]
+    env: tuple[str, ...] = ()
+    working_dir: str = ""
+    user: str = ""
+    tty: bool = False
+    attach_stdin: bool = False
+    attach_stdout: bool = True
+    attach_stderr: bool = True
+    privileged: bool = False
+    detach_keys: str = ""
+    console_size: tuple[int, int] = (0, 0)
