@@ -102,10 +102,12 @@ def explain_miss(
     if old.instruction != current.instruction:
         if old.display and old.display == current.display:
             # the same line expands differently: say which build arg did it, if one did
-            before, after = dict(old.scope), dict(current.scope)
-            args = [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+            scope_before, scope_after = dict(old.scope), dict(current.scope)
+            args = [
+                k for k in sorted(set(scope_before) | set(scope_after)) if scope_before.get(k) != scope_after.get(k)
+            ]
             if args and not (dict(old.args) or dict(current.args)):
-                reasons += [_arg_change(k, before, after) for k in args]
+                reasons += [_arg_change(k, scope_before, scope_after) for k in args]
             elif not args:
                 reasons.append(
                     f"it expands differently (was: {_readable(old.instruction)}; now: {_readable(current.instruction)})"
