@@ -189,9 +189,11 @@ class _Extractor:
         self.size = 0
         self.dir_times: list[tuple[list[str], int]] = []
         self.euid = os.geteuid()
+        self._cached_key: tuple[str, ...] | None = None
+        self._cached_fd: int | None = None
 
     def close(self) -> None:
-        pass
+        self._drop_cache()
 
     # -- path resolution inside the root ---------------------------------------------------------
     def _open_dir(self, parts: list[str], create: bool = True) -> int:
@@ -267,25 +269,40 @@ class _Extractor:
         if not parts:
             return  # the root itself ("./")
         parent, name = parts[:-1], parts[-1]
-        dir_fd = self._open_dir(parent)
-        try:
-            if name == OPAQUE_WHITEOUT:
-                fd = os.open(".", _O_DIR, dir_fd=dir_fd)
-                try:
-                    os.setxattr(fd, OPAQUE_XATTR, b"y")
-                finally:
-                    os.close(fd)
-                return
-            if name.startswith(WHITEOUT_PREFIX):
-                hidden = name[len(WHITEOUT_PREFIX) :]
-                if not hidden or hidden in (".", ".."):
-                    raise CorruptContent(f"unpack layer: invalid whiteout {m.name!r}")
-                self._remove_existing(dir_fd, hidden, keep_dir=False)
-                os.mknod(hidden, stat.S_IFCHR | 0o000, os.makedev(0, 0), dir_fd=dir_fd)
-                return
-            self._extract_entry(tar, m, dir_fd, parts)
-        finally:
-            os.close(dir_fd)
+        dir_fd = self._parent_fd(parent)
+        if name == OPAQUE_WHITEOUT:
+            fd = os.open(".", _O_DIR, dir_fd=dir_fd)
+            try:
+                os.setxattr(fd, OPAQUE_XATTR, b"y")
+            finally:
+                os.close(fd)
+            return
+        if name.startswith(WHITEOUT_PREFIX):
+            hidden = name[len(WHITEOUT_PREFIX) :]
+            if not hidden or hidden in (".", ".."):
+                raise CorruptContent(f"unpack layer: invalid whiteout {m.name!r}")
+            self._remove_existing(dir_fd, hidden, keep_dir=False)
+            os.mknod(hidden, stat.S_IFCHR | 0o000, os.makedev(0, 0), dir_fd=dir_fd)
+            return
+        self._extract_entry(tar, m, dir_fd, parts)
+
+    def _parent_fd(self, parent: list[str]) -> int:
+        """The directory fd for ``parent``, reused while consecutive entries share it (tars list a directory's
+        entries together: resolving the path again for each costs most of the time). Only the entries *in* the
+        cached directory are written meanwhile, never the directory itself, so the fd stays valid."""
+        key = tuple(parent)
+        if key != self._cached_key:
+            self._drop_cache()
+            self._cached_fd = self._open_dir(parent)
+            self._cached_key = key
+        assert self._cached_fd is not None
+        return self._cached_fd
+
+    def _drop_cache(self) -> None:
+        if self._cached_fd is not None:
+            os.close(self._cached_fd)
+        self._cached_fd = None
+        self._cached_key = None
 
     def _extract_entry(self, tar: tarfile.TarFile, m: tarfile.TarInfo, dir_fd: int, parts: list[str]) -> None:
         name = parts[-1]
