@@ -5,7 +5,10 @@ use their own. Settings are read from ``<root>/config.json`` (falling back to ``
 a JSON object with Docker's ``daemon.json`` key names where Docker has one::
 
     {"insecure-registries": ["myhost:5000"], "registry-mirrors": ["http://127.0.0.1:5001"],
-     "runtime": "runc", "host-ca": false}
+     "runtime": "runc", "host-ca": false, "max-concurrent-downloads": 3, "max-concurrent-uploads": 5,
+     "bip": "10.77.0.1/16", "bridge": "dockyard0", "default-address-pools": [...]}
+
+Keys other than the typed ones are kept in ``Settings.extra`` for the component that reads them.
 """
 
 from __future__ import annotations

@@ -57,11 +57,15 @@ if TYPE_CHECKING:
         encode_json_line,
         render_progress,
     )
+    from dockyard.registry.pull import ImagePuller, PullResult
+    from dockyard.registry.push import ImagePusher, PushResult
+    from dockyard.registry.sources import BlobSources
     from dockyard.registry.tokens import RegistryAuth
     from dockyard.registry.transport import PingResult, RetryPolicy
 
 _WHERE = {
     "AuthConfig": "auth",
+    "BlobSources": "sources",
     "BlobWriter": "client",
     "BuildAux": "progress",
     "BuildOutput": "progress",
@@ -71,6 +75,8 @@ _WHERE = {
     "DockerConfigFile": "auth",
     "Endpoint": "endpoints",
     "INDEX_SERVER": "auth",
+    "ImagePuller": "pull",
+    "ImagePusher": "push",
     "LOGIN_SUCCEEDED": "login",
     "LayerProgress": "progress",
     "LayerStatus": "progress",
@@ -78,6 +84,8 @@ _WHERE = {
     "MANIFEST_MEDIA_TYPES": "client",
     "ManifestResponse": "client",
     "PingResult": "transport",
+    "PullResult": "pull",
+    "PushResult": "push",
     "ProgressCallback": "client",
     "ProgressError": "progress",
     "ProgressEvent": "progress",
@@ -117,6 +125,7 @@ __all__ = [
     "LOGIN_SUCCEEDED",
     "MANIFEST_MEDIA_TYPES",
     "AuthConfig",
+    "BlobSources",
     "BlobWriter",
     "BuildAux",
     "BuildOutput",
@@ -124,6 +133,8 @@ __all__ = [
     "CredentialStore",
     "DockerConfigFile",
     "Endpoint",
+    "ImagePuller",
+    "ImagePusher",
     "LayerProgress",
     "LayerStatus",
     "LoginStatus",
@@ -134,7 +145,9 @@ __all__ = [
     "ProgressEvent",
     "ProgressSink",
     "ProgressThrottle",
+    "PullResult",
     "PushAux",
+    "PushResult",
     "RegistryAuth",
     "RegistryClient",
     "RegistryDenied",

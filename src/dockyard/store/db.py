@@ -13,6 +13,7 @@ that records it, so a killed process never leaves a half-migrated schema. Compon
 * ``volumes``    volumes, volume_users, volume_mounts (engine/volumes)
 * ``network``    networks, endpoints, ports, sandboxes (network/state.py)
 * ``build``      the build cache (build/)
+* ``distribution`` blob_sources: where blobs were seen, for cross-repository mounts (registry/sources.py)
 """
 
 from __future__ import annotations
