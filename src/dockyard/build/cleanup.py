@@ -35,16 +35,16 @@ def _live_snapshot_keys(store: Store) -> set[str]:
 def cleanup_stale(store: Store, network: NetworkSeam | None = None) -> int:
     """Remove what dead builds left behind; return how many snapshots went."""
     removed = 0
-    stale = [s for s in store.snapshots.list() if s.kind == "build"]
-    if stale:
+    keys = [r["key"] for r in store.db.query("SELECT key FROM snapshots WHERE kind = 'build'")]
+    if keys:
         live = _live_snapshot_keys(store)
-        for snap in stale:
-            if snap.key in live:
+        for key in keys:
+            if key in live:
                 continue
-            log.info("removing the leftovers of build step %s", snap.key[:12])
-            _forget_container(store, snap.key, network)
+            log.info("removing the leftovers of build step %s", key[:12])
+            _forget_container(store, key, network)
             with contextlib.suppress(Exception):
-                store.snapshots.remove(snap.key)
+                store.snapshots.remove(key)
             removed += 1
     tmp = store.layout.tmp
     if tmp.is_dir():

@@ -190,7 +190,6 @@ class Executor:
         cleanup_stale(self.store, self.host.network)
         self.workdir = layout.tmp / f"build-{os.getpid()}-{secrets.token_hex(4)}"
         self.workdir.mkdir(parents=True)
-        self.lease = self.store.lease()
         try:
             for meta in dockerfile.meta_args:
                 self._step_line(meta.source)
@@ -229,7 +228,8 @@ class Executor:
                 self.cache.touch(self.counters.hits, self.counters.origins)
             except Exception as exc:  # the build's own outcome matters more
                 log.warning("build cache: could not record use: %s", exc)
-            self.lease.release()
+            if self.lease is not None:
+                self.lease.release()
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _label_instruction(self) -> LabelInstruction | None:
@@ -303,11 +303,6 @@ class Executor:
             record = None if pull else self.host.find_image(name)
             if record is None:
                 record = self.host.pull_image(name, self.sink)
-            assert self.lease is not None
-            if record.top_layer is not None:
-                from dockyard.store.leases import LeaseKind
-
-                self.lease.add(LeaseKind.LAYER, str(record.top_layer))
             return load_image(self.store, record)
         except DockyardError as exc:
             raise self.step_error(exc, line) from None
@@ -412,7 +407,9 @@ class Executor:
 
     @property
     def _lease(self) -> Lease:
-        assert self.lease is not None
+        """The build's lease, taken when the first step has work to do (a fully cached build writes nothing)."""
+        if self.lease is None:
+            self.lease = self.store.lease()
         return self.lease
 
     # -- the cache around a step ------------------------------------------------------------------------------
@@ -431,6 +428,10 @@ class Executor:
             state.image = cached
             return
         self.miss(state, inputs, origin, manifest)
+        if state.image.top_layer is not None:  # the layers this step builds on must outlive a concurrent prune
+            from dockyard.store.leases import LeaseKind
+
+            self._lease.add(LeaseKind.LAYER, str(state.image.top_layer))
         image = run()
         state.image = image
         try:
@@ -448,10 +449,6 @@ class Executor:
         image = image_by_id(self.store, entry.image_id)
         if image is None:
             return None
-        if image.record is not None and image.record.top_layer is not None:
-            from dockyard.store.leases import LeaseKind
-
-            self._lease.add(LeaseKind.LAYER, str(image.record.top_layer))
         self.counters.cached += 1
         self.counters.hits.append(key)
         if entry.origin != origin:
