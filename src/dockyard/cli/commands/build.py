@@ -38,7 +38,7 @@ def _labels(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-@click.command("build", context_settings={"help_option_names": ["-h", "--help"]})
+@click.command("build")
 @click.argument("path")
 @click.option("-t", "--tag", "tags", multiple=True, help="Name and optionally a tag in the 'name:tag' format")
 @click.option("-f", "--file", "dockerfile", default="", help="Name of the Dockerfile (default: 'PATH/Dockerfile')")
