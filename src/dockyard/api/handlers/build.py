@@ -75,6 +75,8 @@ async def build(request: web.Request) -> web.StreamResponse:
     engine = engine_of(request)
     if request.query.get("remote"):
         raise InvalidArgument("remote build contexts are not supported by dockyard")
+    if request.query.get("version", "1") == "2":
+        raise InvalidArgument("dockyard builds with the classic builder (version=1) only: set DOCKER_BUILDKIT=0")
     options = _options(request)
     tmp = engine.settings.layout.tmp
     tmp.mkdir(parents=True, exist_ok=True)
