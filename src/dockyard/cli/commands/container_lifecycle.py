@@ -72,7 +72,13 @@ def start_cmd(attach: bool, detach_keys: str | None, interactive: bool, containe
     except DockyardError as exc:
         daemon_error(exc.message)
         sys.exit(1)
-    options = replace(record.options, attach_stdin=interactive and record.config.open_stdin, tty=record.config.tty)
+    options = replace(
+        record.options,
+        attach_stdin=interactive and record.config.open_stdin,
+        attach_stdout=True,
+        attach_stderr=True,
+        tty=record.config.tty,
+    )
     code = run_foreground(svc, record.id, options, sig_proxy=True, detach_keys=detach_keys)
     sys.stdout.flush()
     click.get_current_context().exit(code)

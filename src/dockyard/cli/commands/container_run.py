@@ -78,7 +78,7 @@ def _write_cidfile(path: str | None, container_id: str) -> None:
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def create_cmd(image: str, args: tuple[str, ...], **params: Any) -> None:
     """Create a new container."""
-    options = build_create_options(params, image, args, detach=True)
+    options = build_create_options(params, image, args, detach=False)  # docker create attaches like run
     svc = service()
     result = create_with_pull(svc, options, params["pull"], params["quiet"])
     _write_cidfile(params["cidfile"], result.id)
