@@ -292,3 +292,14 @@ def test_run_network_modes(cli: Cli, busybox: str, ctx: Path, state_root: Path) 
     assert (read_in_image(state_root, "bridge", "/links") or "").split() == ["eth0", "lo"]
     cli("build", "--no-cache", "--network", "host", "-t", "host", str(ctx))
     assert len((read_in_image(state_root, "host", "/links") or "").split()) > 2
+
+
+def test_proxy_args_reach_run_but_not_history_or_cache_key(cli: Cli, busybox: str, ctx: Path, state_root: Path) -> None:
+    write_context(ctx, {"Dockerfile": 'FROM busybox\nRUN echo "[$HTTP_PROXY]" > /proxy\n'})
+    cli("build", "--build-arg", "HTTP_PROXY=http://proxy.invalid:3128", "-t", "proxied", str(ctx))
+    assert read_in_image(state_root, "proxied", "/proxy") == "[http://proxy.invalid:3128]\n"
+    history = raw_config(state_root, "proxied")["history"]
+    assert history[-1]["created_by"] == '/bin/sh -c echo "[$HTTP_PROXY]" > /proxy'  # type: ignore[index]
+    # a different proxy is "transparent": the step stays cached, as in Docker
+    out = cli("build", "--build-arg", "HTTP_PROXY=http://other.invalid:3128", "-t", "proxied", str(ctx)).stdout
+    assert "Using cache" in out
