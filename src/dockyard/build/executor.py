@@ -298,7 +298,7 @@ class Executor:
         return self.image_for(name, line, pull=self.options.pull)
 
     def image_for(self, name: str, line: int, *, pull: bool = False) -> ImageState:
-        """A local image (pulled when missing, or always with ``--pull``), protected by the build's lease."""
+        """A local image (pulled when missing, or always with ``--pull``)."""
         try:
             record = None if pull else self.host.find_image(name)
             if record is None:
@@ -420,14 +420,16 @@ class Executor:
         origin: str,
         run: Callable[[], ImageState],
         *,
-        manifest: tuple[SourceFile, ...] | None = None,
+        manifest: Callable[[], tuple[SourceFile, ...]] | None = None,
     ) -> None:
-        """Take the step's image from the cache, or run it and record the result."""
+        """Take the step's image from the cache, or run it and record the result (``manifest`` gives the file list
+        behind the step's sources checksum, wanted only on a miss)."""
         cached = self.probe(state, inputs, origin)
         if cached is not None:
             state.image = cached
             return
-        self.miss(state, inputs, origin, manifest)
+        files = manifest() if manifest is not None else None
+        self.miss(state, inputs, origin, files)
         if state.image.top_layer is not None:  # the layers this step builds on must outlive a concurrent prune
             from dockyard.store.leases import LeaseKind
 
@@ -435,7 +437,7 @@ class Executor:
         image = run()
         state.image = image
         try:
-            self.cache.record(inputs, image.image_id, origin, manifest)
+            self.cache.record(inputs, image.image_id, origin, files)
         except Exception as exc:
             log.warning("build cache: could not record step: %s", exc)
 

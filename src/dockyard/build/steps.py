@@ -236,7 +236,6 @@ def copy_step(ex: Executor, state: StageState, instr: Instruction, origin: str) 
         )
     hashes: list[str] = []
     key_parts: list[str] = []
-    manifest: tuple[SourceFile, ...] | None = None
     matches: tuple[SourceMatch, ...] = ()
     source_image: ImageState | None = None
     if from_:
@@ -263,8 +262,8 @@ def copy_step(ex: Executor, state: StageState, instr: Instruction, origin: str) 
         key_parts.append(f"content:{name}:{digest}")
         hashes.append(f"file:{digest}")
     sources_key = "sha256:" + hashlib.sha256("\n".join(key_parts).encode()).hexdigest()
-    if matches:
-        manifest = _manifest(ex.context, matches)
+    context = ex.context
+    manifest = (lambda: _manifest(context, matches)) if matches else None  # only a miss needs the file list
     described = json.dumps(
         {
             "kind": kind,
