@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DOCKYARD, docker_available, median, report, time_command  # noqa: E402
+from common import DOCKYARD, docker_available, median, report, time_command
 
 N = 200
 

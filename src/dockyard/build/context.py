@@ -159,6 +159,7 @@ class BuildContext:
         """Extract a (possibly compressed) tar stream into a new temporary directory, refusing absolute paths,
         ``..`` and links that leave it; the context owns the directory and removes it on close()."""
         root = tempfile.mkdtemp(prefix="dockyard-context-", dir=temp_dir)
+        os.chmod(root, 0o755)  # the context root as a directory would have it (mkdtemp makes it 0700)
         try:
             _extract_tar(stream, root)
             return cls(root, dockerfile=dockerfile, owned=True)
@@ -300,7 +301,7 @@ class BuildContext:
     def checksum(self, matches: Sequence[SourceMatch]) -> str:
         """A ``sha256:`` digest of what the matches select: paths, types, modes, owners, link targets, contents."""
         files = {e.path for m in matches for e in m.entries if e.kind is EntryKind.FILE}
-        digests = self._digest_files(sorted(files))
+        digests = self.file_digests(sorted(files))
         h = hashlib.sha256()
         for m in matches:
             h.update(_enc(f"source\0{m.path}\0{m.resolved}\0{m.kind}\0{m.mode:o}\n"))
@@ -309,7 +310,7 @@ class BuildContext:
                 h.update(_enc(f"{e.path}\0{e.kind}\0{e.mode:o}\0{e.uid}\0{e.gid}\0{e.rdev}\0{content}\n"))
         return "sha256:" + h.hexdigest()
 
-    def _digest_files(self, paths: Sequence[str]) -> dict[str, str]:
+    def file_digests(self, paths: Sequence[str]) -> dict[str, str]:
         def one(rel: str) -> str:
             abs_path = os.path.join(self.root, rel)
             return _file_digest(abs_path, os.stat(abs_path, follow_symlinks=False))

@@ -197,7 +197,7 @@ def workdir_step(ex: Executor, state: StageState, instr: Instruction, origin: st
 # -- COPY / ADD -------------------------------------------------------------------------------------------------
 def _manifest(ctx: BuildContext, matches: tuple[SourceMatch, ...]) -> tuple[SourceFile, ...]:
     files = sorted({e.path for m in matches for e in m.entries if e.kind is EntryKind.FILE})
-    digests = ctx._digest_files(files)
+    digests = ctx.file_digests(files)
     out: dict[str, SourceFile] = {}
     for m in matches:
         for e in m.entries:

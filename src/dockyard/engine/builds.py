@@ -14,7 +14,6 @@ from __future__ import annotations
 import builtins
 import logging
 import os
-import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,10 +209,7 @@ class BuildService:
             return BuildContext(root, dockerfile="Dockerfile", owned=True)
         temp = self.engine.settings.layout.tmp
         temp.mkdir(parents=True, exist_ok=True)
-        context = BuildContext.from_tar(head, dockerfile=dockerfile or "Dockerfile", temp_dir=temp)  # type: ignore[arg-type]
-        if stat.S_IMODE(os.stat(context.root).st_mode) == 0o700:
-            os.chmod(context.root, 0o755)  # the tar had no "./" entry (the docker CLI sends none): as dockerd's
-        return context
+        return BuildContext.from_tar(head, dockerfile=dockerfile or "Dockerfile", temp_dir=temp)  # type: ignore[arg-type]
 
     # -- build ------------------------------------------------------------------------------------------------
     def prepare(self, context: BuildContext, options: BuildOptions, *, context_id: str = "") -> PreparedBuild:
