@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dockyard.engine.containers.codec import dumps
 from dockyard.engine.containers.listing import ContainerFilters, ContainerSummary, status_text
 from dockyard.engine.containers.options import CreateOptions
@@ -138,3 +140,17 @@ def test_filters_parse_with_dockers_wording() -> None:
         ContainerFilters.parse(["status=sleeping"])
     with pytest.raises(InvalidArgument, match="bad format of filter"):
         ContainerFilters.parse(["status"])
+
+
+@pytest.mark.parametrize(
+    "ref",
+    ["busybox", "busybox:1.36", "user/app", "localhost:5000/x/y:t", "127.0.0.1:5000/pango/get-started:part2",
+     "quay.io/a/b", "busybox@sha256:" + "1" * 64, "ghcr.io/o/r:v1@sha256:" + "2" * 64],
+)  # fmt: skip
+def test_the_light_reference_split_agrees_with_the_parser(ref: str) -> None:
+    from dockyard.engine.containers.listing import _normalized
+    from dockyard.oci.reference import parse_reference
+
+    parsed = parse_reference(ref)
+    full = str(parsed if parsed.digest is not None else parsed.with_default_tag())
+    assert _normalized(ref) == full.replace(f":{parsed.tag}@", "@") if parsed.digest and parsed.tag else full

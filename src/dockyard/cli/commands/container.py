@@ -12,7 +12,10 @@ from typing import Any
 
 import click
 
+from dockyard.cli.commands.container_dccache import install as _install_dataclass_cache
 from dockyard.cli.main import LazyGroup
+
+_install_dataclass_cache()  # container commands define ~80 dataclasses: reuse their compiled methods
 
 __all__ = [
     "attach_cmd",

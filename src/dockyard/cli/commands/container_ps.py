@@ -114,15 +114,12 @@ def _image_column(image: str, image_id: str, trunc: bool) -> str:
     short = image_id.removeprefix("sha256:")[:12]
     if image.removeprefix("sha256:")[:12] == short:
         return short
-    from dockyard.errors import InvalidArgument
-    from dockyard.oci.reference import parse_reference
+    from dockyard.engine.containers.listing import split_reference
 
-    try:
-        ref = parse_reference(image)
-    except InvalidArgument:
-        return image
-    name = ref.familiar_name
-    return f"{name}:{ref.tag}" if ref.tag else name
+    domain, path, tag, _ = split_reference(image)
+    name = path.removeprefix("library/") if domain == "docker.io" else f"{domain}/{path}"
+    typed_tag = ":" in image.partition("@")[0].rpartition("/")[2]
+    return f"{name}:{tag}" if typed_tag else name  # docker: the tag only when one was given
 
 
 FIELDS = ("Command", "CreatedAt", "ID", "Image", "Labels", "LocalVolumes", "Mounts", "Names", "Networks", "Ports",

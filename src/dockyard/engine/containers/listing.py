@@ -117,14 +117,28 @@ def _image_names(svc: ContainerService) -> dict[str, str]:
     return {str(r[0]): str(r[1]) for r in rows}
 
 
-def _normalized(ref: str) -> str:
-    from dockyard.oci.reference import parse_reference
+def split_reference(ref: str) -> tuple[str, str, str, str]:
+    """(domain, path, tag, digest) of a reference the way Docker normalizes it (``busybox`` ->
+    ``docker.io``, ``library/busybox``, ``latest``, ""); cheap, for display only (no validation)."""
+    name, _, digest = ref.partition("@")
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    tag = ""
+    if colon > slash:
+        name, tag = name[:colon], name[colon + 1 :]
+    first, sep, rest = name.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        domain, path = first, rest
+    else:
+        domain, path = "docker.io", name
+    if domain == "docker.io" and "/" not in path:
+        path = f"library/{path}"
+    return domain, path, tag or ("" if digest else "latest"), digest
 
-    try:
-        parsed = parse_reference(ref)
-    except InvalidArgument:
-        return ref
-    return str(parsed if parsed.digest is not None else parsed.with_default_tag())
+
+def _normalized(ref: str) -> str:
+    domain, path, tag, digest = split_reference(ref)
+    return f"{domain}/{path}@{digest}" if digest else f"{domain}/{path}:{tag}"
 
 
 def _display_image(record: ContainerRecord, tags: Mapping[str, str]) -> str:
