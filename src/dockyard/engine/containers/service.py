@@ -60,6 +60,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# $1: the container's directory; the rest: the hook's command line
+EXIT_HOOK_SCRIPT = 'sleep 0.2; [ -e "$1" ] || exit 0; shift; exec "$@"'
+
 
 class ContainerService:
     def __init__(self, engine: Engine) -> None:
@@ -99,15 +102,22 @@ class ContainerService:
 
         return Bundle(self.container_dir(container_id))
 
-    def exit_command(self, container_id: str, token: str) -> tuple[str, ...]:
-        """What conmon runs when the container ends (also when no dockyard process is left)."""
+    def hook_command(self, container_id: str, token: str) -> tuple[str, ...]:
+        """``dockyard container cleanup``: finish the run, then ``--rm`` or the restart policy."""
         return (sys.executable, "-m", "dockyard", "--root", str(self.layout.root), "container", "cleanup",
                 "--token", token, container_id)  # fmt: skip
+
+    def exit_command(self, container_id: str, token: str) -> tuple[str, ...]:
+        """What conmon runs when the container ends (also when no dockyard process is left): the hook, after a
+        short pause and only if the container still exists. A foreground ``run --rm`` has removed it by then,
+        so the common case costs a shell, not a Python start."""
+        return ("/bin/sh", "-c", EXIT_HOOK_SCRIPT, "dockyard-exit-hook", str(self.container_dir(container_id)),
+                *self.hook_command(container_id, token))  # fmt: skip
 
     def spawn_hook(self, container_id: str, token: str) -> None:
         """Run the exit hook in a detached process (a pending restart honours its backoff there)."""
         subprocess.Popen(
-            self.exit_command(container_id, token),
+            self.hook_command(container_id, token),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
