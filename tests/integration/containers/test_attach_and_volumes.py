@@ -125,3 +125,21 @@ def test_service_start_brings_policy_containers_back(dy: Cli) -> None:
     assert started.split() == [always]  # always even after a manual stop; unless-stopped was stopped by hand
     wait_for(lambda: dy("ps", "-q", "--no-trunc").stdout.split() == [always])
     dy("rm", "-f", always, plain, unless)
+
+
+def test_connected_networks_are_attached_at_every_start(dy: Cli) -> None:
+    dy("network", "create", "extra")
+    cid = dy("run", "-d", "--name", "multi", "busybox", "sleep", "60").stdout.strip()
+    script = (
+        "from dockyard.engine import Engine; from dockyard.settings import load_settings; "
+        f"Engine(load_settings({str(dy.root)!r})).containers.record_network('multi', 'extra', ('alias1',))"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+    dy("restart", "-t", "0", "multi")
+    links = dy("exec", "multi", "ip", "-o", "addr", "show").stdout
+    assert " eth0 " in links and " eth1 " in links
+    networks = json.loads(dy("inspect", "--format", "{{json .NetworkSettings.Networks}}", "multi").stdout)
+    assert sorted(networks) == ["bridge", "extra"] and networks["extra"]["IPAddress"]
+    assert dy("ps", "--format", "{{.Networks}}").stdout == "bridge,extra\n"
+    dy("rm", "-f", cid)
+    dy("network", "rm", "extra")

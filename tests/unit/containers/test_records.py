@@ -57,12 +57,32 @@ def test_migration_2_adds_execs_over_existing_data(tmp_path: Path) -> None:
     db.connection.execute("INSERT INTO containers (id, name, image_id, image_ref, created, options, config, status) "
                           "VALUES ('a', 'n', 'i', 'r', 1, '{}', '{}', 'created')")  # fmt: skip
     db2 = open_database(tmp_path / "db")
-    db2.ensure_schema("containers", MIGRATIONS)
+    db2.ensure_schema("containers", MIGRATIONS[:2])
     versions = [r[0] for r in db2.query("SELECT version FROM schema_migrations WHERE component = 'containers'")]
     assert versions == [1, 2]
     db2.connection.execute("INSERT INTO execs (id, container_id, options, created) VALUES ('e', 'a', '{}', 1)")
     db2.connection.execute("DELETE FROM containers WHERE id = 'a'")
     assert db2.query("SELECT count(*) FROM execs")[0][0] == 0  # cascades with the container
+
+
+def test_migration_3_adds_connected_networks_to_existing_rows(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "db")
+    db.ensure_schema("containers", MIGRATIONS[:2])
+    config = dumps(RunConfig("busybox", "h", "", "", (), ("sh",), None, ""))
+    db.connection.execute("INSERT INTO containers (id, name, image_id, image_ref, created, options, config, status) "
+                          "VALUES ('a', 'n', 'i', 'r', 1, '{}', ?, 'created')", (config,))  # fmt: skip
+    store = ContainerStore(open_database(tmp_path / "db"))
+    assert store.db.query("SELECT networks FROM containers WHERE id = 'a'")[0][0] == "[]"
+    assert [r[0] for r in store.db.query("SELECT version FROM schema_migrations")][-1] == 3
+    assert store.get("a").networks == ()  # type: ignore[union-attr]
+
+
+def test_connected_networks(store: ContainerStore) -> None:
+    from dockyard.engine.containers.types import NetworkRef
+
+    store.insert(_record("7" * 64, "net"))
+    store.update("7" * 64, networks=(NetworkRef("n1", ("db",), "10.1.0.5"),))
+    assert store.get("7" * 64).networks == (NetworkRef("n1", ("db",), "10.1.0.5"),)  # type: ignore[union-attr]
 
 
 def test_insert_get_and_resolve(store: ContainerStore) -> None:

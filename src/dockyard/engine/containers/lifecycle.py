@@ -93,6 +93,14 @@ def _network(svc: ContainerService, record: ContainerRecord) -> tuple[Attachment
         mode = f"container:{_peer(svc, opts.network_mode).id}"
     hostname = "" if opts.network_mode.startswith("container:") else record.config.hostname
     netopts = network_options(opts, record.config.exposed_ports, mode=mode, hostname=hostname)
+    if record.networks and netopts.mode.needs_namespace:
+        import dataclasses
+
+        from dockyard.network import AttachRequest
+
+        primary = {opts.network_mode, "default" if opts.network_mode == "bridge" else "bridge"}
+        extra = tuple(AttachRequest(n.name, n.aliases, n.ip or None) for n in record.networks if n.name not in primary)
+        netopts = dataclasses.replace(netopts, extra_networks=extra)
     attachment = svc.engine.networks.setup(record.id, record.name, netopts)
     namespace = Namespace.join(attachment.netns) if attachment.netns else Namespace.host()
     return attachment, namespace

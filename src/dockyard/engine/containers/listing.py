@@ -77,12 +77,15 @@ class ContainerSummary:
 
 
 def network_names(record: ContainerRecord) -> list[str]:
+    """The networks the container is (or will be, once started) on: its primary one and those connected."""
     mode = record.options.network_mode
     if mode in ("default", "", "bridge"):
-        return ["bridge"]
-    if mode.startswith("container:"):
+        primary = ["bridge"]
+    elif mode.startswith("container:"):
         return []
-    return [mode]
+    else:
+        primary = [mode]
+    return list(dict.fromkeys([*primary, *(n.name for n in record.networks)]))
 
 
 def status_text(record: ContainerRecord, now: float) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.containers.codec import dumps, loads
 from dockyard.engine.containers.schema import MIGRATIONS
-from dockyard.engine.containers.types import ContainerMount, ContainerStatus, RunConfig
+from dockyard.engine.containers.types import ContainerMount, ContainerStatus, NetworkRef, RunConfig
 from dockyard.errors import Conflict, NotFound
 from dockyard.store.db import Database
 
@@ -61,6 +61,7 @@ class ContainerRecord:
     restart_delay: float = 0.0
     ports: tuple[PublishedPort, ...] = field(default=())
     mounts: tuple[ContainerMount, ...] = field(default=())
+    networks: tuple[NetworkRef, ...] = field(default=())
 
     @cached_property
     def options(self) -> CreateOptions:
@@ -88,7 +89,7 @@ def conflict_message(name: str, holder: str) -> str:
 _COLUMNS = (
     "id, name, image_id, image_ref, created, options, config, status, pid, monitor_pid, exit_code, error, "
     "started_at, finished_at, oom_killed, restart_count, manually_stopped, run_token, boot_id, owner_pid, "
-    "restart_delay, ports, mounts"
+    "restart_delay, ports, mounts, networks"
 )
 
 
@@ -117,6 +118,7 @@ def _record(row: sqlite3.Row) -> ContainerRecord:
         restart_delay=float(row["restart_delay"]),
         ports=loads(tuple[PublishedPort, ...], row["ports"]),
         mounts=loads(tuple[ContainerMount, ...], row["mounts"]),
+        networks=loads(tuple[NetworkRef, ...], row["networks"]),
     )
 
 
@@ -199,13 +201,14 @@ class ContainerStore:
             if holder is not None:
                 raise Conflict(conflict_message(record.name, holder[0]))
             conn.execute(
-                f"INSERT INTO containers ({_COLUMNS}) VALUES ({','.join('?' * 23)})",
+                f"INSERT INTO containers ({_COLUMNS}) VALUES ({','.join('?' * 24)})",
                 (
                     record.id, record.name, record.image_id, record.image_ref, record.created,
                     record.options_data, dumps(record.config), str(record.status), record.pid, record.monitor_pid,
                     record.exit_code, record.error, record.started_at, record.finished_at, int(record.oom_killed),
                     record.restart_count, int(record.manually_stopped), record.run_token, record.boot_id,
                     record.owner_pid, record.restart_delay, dumps(record.ports), dumps(record.mounts),
+                    dumps(record.networks),
                 ),
             )  # fmt: skip
 
@@ -214,7 +217,7 @@ class ContainerStore:
         sets = []
         params: list[object] = []
         for key, value in values.items():
-            if key in ("ports", "mounts"):
+            if key in ("ports", "mounts", "networks"):
                 value = dumps(value)
             elif key in ("status",):
                 value = str(value)

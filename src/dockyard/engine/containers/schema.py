@@ -11,7 +11,8 @@ migration: append a new one (and a test for it).
                  exit hook of an older run never touches a newer one), boot_id (kernel boot of that start),
                  owner_pid (the process in the middle of creating/starting/removing it, 0 when none),
                  restart_delay (Docker's backoff, seconds), ports (published while running, JSON),
-                 mounts (ContainerMount list planned at create, JSON)
+                 mounts (ContainerMount list planned at create, JSON), networks (NetworkRef list
+                 connected with ``network connect``, JSON)
     execs        id PK, container_id ► containers (cascade), options (ExecCreateOptions JSON), created,
                  pid, monitor_pid, running, exit_code (NULL until known)
 """
@@ -64,5 +65,9 @@ MIGRATIONS: list[str] = [
         exit_code    INTEGER
     );
     CREATE INDEX execs_container ON execs(container_id)
+    """,
+    # 3: networks connected besides the primary one (network connect), re-attached at every start
+    """
+    ALTER TABLE containers ADD COLUMN networks TEXT NOT NULL DEFAULT '[]'
     """,
 ]

@@ -634,6 +634,23 @@ class ContainerService:
         total = sum(v for k, v in counts.items() if k != "creating")
         return ContainerCounts(total=total, running=running, paused=paused, stopped=total - running - paused)
 
+    def record_network(self, name_or_id: str, network: str, aliases: Sequence[str] = (), ip: str = "") -> None:
+        """``network connect``: remember the network, so every later start attaches the container to it too."""
+        from dockyard.engine.containers.types import NetworkRef
+
+        record = self.get(name_or_id)
+        with self.locks.hold(record.id):
+            current = self.store.get(record.id) or record
+            kept = tuple(n for n in current.networks if n.name != network)
+            self.store.update(record.id, networks=(*kept, NetworkRef(network, tuple(aliases), ip)))
+
+    def forget_network(self, name_or_id: str, network: str) -> None:
+        """``network disconnect``: the network is not attached at later starts."""
+        record = self.get(name_or_id)
+        with self.locks.hold(record.id):
+            current = self.store.get(record.id) or record
+            self.store.update(record.id, networks=tuple(n for n in current.networks if n.name != network))
+
     def network_target(self, name_or_id: str) -> ContainerTarget:
         from dockyard.engine.networks import ContainerTarget
 

@@ -16,6 +16,7 @@ __all__ = [
     "ContainerMount",
     "ContainerStatus",
     "MountRequestType",
+    "NetworkRef",
     "NoSuchImage",
     "RestartPolicy",
     "RestartPolicyName",
@@ -110,6 +111,15 @@ class ContainerMount:
     anonymous: bool = False
     no_copy: bool = False
     tmpfs_options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NetworkRef:
+    """A network the container was connected to besides its primary one (``network connect``)."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    ip: str = ""
 
 
 @dataclass(frozen=True)
