@@ -314,12 +314,17 @@ class ContainerService:
         *,
         run_token: str | None = None,
     ) -> int:
-        """Docker's ``wait``: block until ``condition``, return the exit code (TimeoutError after ``timeout``)."""
+        """Docker's ``wait``: block until ``condition``, return the exit code (TimeoutError after ``timeout``).
+
+        ``run_token`` names a run the caller started (``start`` returns it): its end counts even if it came before
+        this call. Leave it out to wait for the next run of a container that is not running (the API's
+        ``wait?condition=next-exit`` before ``start``)."""
         from dockyard.engine.containers.controls import wait_container
         from dockyard.engine.containers.verbs import WaitCondition
         from dockyard.errors import NotFound
 
         condition = condition or WaitCondition.NOT_RUNNING
+        run_token = run_token or None  # "": a container that never started, so no run to name
         try:
             record = self.get(name_or_id)
         except NotFound:
