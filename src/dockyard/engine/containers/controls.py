@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from dockyard.engine.containers.lifecycle import finish_run, start_container
@@ -19,10 +20,12 @@ from dockyard.errors import Conflict, DockyardError, NotFound
 
 if TYPE_CHECKING:
     from dockyard.engine.containers.service import ContainerService
+    from dockyard.engine.containers.verbs import PruneReport
 
 __all__ = [
     "kill_container",
     "pause_container",
+    "prune_containers",
     "remove_container",
     "remove_locked",
     "restart_container",
@@ -223,3 +226,39 @@ def wait_container(
         if deadline is not None and time.monotonic() >= deadline:
             raise TimeoutError(f"wait {record.name}: timed out")
         time.sleep(0.02)
+
+
+def prune_containers(svc: ContainerService, filters: Sequence[str] = ()) -> PruneReport:
+    """Remove every stopped container (``until=``, ``label=`` filters as Docker's)."""
+    from dockyard.engine.containers.listing import ContainerFilters
+    from dockyard.engine.containers.verbs import PruneReport
+    from dockyard.timeutil import parse_timestamp
+
+    parsed = ContainerFilters.parse(filters, ("until", "label", "label!"))
+    until = parse_timestamp(parsed.get("until")[-1]) if parsed.get("until") else None
+    deleted: list[str] = []
+    reclaimed = 0
+    for record in svc.store.all():
+        if record.status not in (ContainerStatus.CREATED, ContainerStatus.EXITED, ContainerStatus.DEAD):
+            continue
+        if until is not None and record.created >= until:
+            continue
+        labels = record.config.labels
+        if not all(_label_match(labels, v) for v in parsed.get("label")):
+            continue
+        if any(_label_match(labels, v) for v in parsed.get("label!")):
+            continue
+        try:
+            rw, _ = svc.sizes(record)
+            svc.remove([record.id])
+        except DockyardError:
+            continue
+        if svc.store.get(record.id) is None:
+            deleted.append(record.id)
+            reclaimed += rw
+    return PruneReport(tuple(deleted), reclaimed)
+
+
+def _label_match(labels: Mapping[str, str], wanted: str) -> bool:
+    key, sep, value = wanted.partition("=")
+    return key in labels and (not sep or labels[key] == value)

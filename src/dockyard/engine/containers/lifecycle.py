@@ -10,6 +10,7 @@ reconcile may all call it for the same exit, and the first one does the work.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import secrets
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from dockyard.network import Attachment
     from dockyard.runtime import Bundle, Mount, Namespace
 
-__all__ = ["finish_run", "release_run", "restart_delay", "start_container"]
+__all__ = ["finish_run", "release_run", "release_runtime_state", "restart_delay", "start_container"]
 
 log = logging.getLogger(__name__)
 
@@ -276,3 +277,23 @@ def finish_run(svc: ContainerService, container_id: str, token: str = "", *, los
         if removing:
             svc.remove_locked(container_id, volumes=True)
         return True
+
+
+def release_runtime_state(svc: ContainerService, container_id: str) -> bool:
+    """What ``runc delete`` removes for a container whose processes are all gone: its cgroups and the
+    runtime's state directory (without a runc process: this runs on every exit). False if a cgroup is still
+    busy (processes left), and then nothing is removed."""
+    import shutil
+
+    from dockyard.runtime.cgroups import cgroup_dirs
+
+    for directory in cgroup_dirs(f"/dockyard/{container_id}"):
+        try:
+            directory.rmdir()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            if exc.errno == errno.EBUSY:
+                return False
+    shutil.rmtree(svc.layout.run / "runc" / container_id, ignore_errors=True)
+    return True

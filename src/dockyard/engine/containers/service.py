@@ -14,12 +14,10 @@ network, the image store) are imported on first use, so ``list`` costs one query
 from __future__ import annotations
 
 import builtins
-import errno
 import logging
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
@@ -37,7 +35,7 @@ if TYPE_CHECKING:
     from dockyard.engine.containers.files import ArchiveStat, Change
     from dockyard.engine.containers.listing import ContainerSummary
     from dockyard.engine.containers.options import CreateOptions
-    from dockyard.engine.containers.streams import ExecHandle, ExecInfo, StatsSample
+    from dockyard.engine.containers.streams import ExecHandle, ExecInfo, PendingAttach, StatsSample
     from dockyard.engine.containers.verbs import (
         CreateResult,
         ExecCreateOptions,
@@ -51,10 +49,10 @@ if TYPE_CHECKING:
     from dockyard.engine.containers.views import ContainerDetails
     from dockyard.engine.networks import ContainerTarget
     from dockyard.engine.system import ContainerCounts
-    from dockyard.runtime import AttachSocket, Bundle, LogEntry, LogOptions, RuncRuntime, TopResult
+    from dockyard.runtime import Bundle, LogEntry, LogOptions, RuncRuntime, TopResult
     from dockyard.settings import Layout
 
-__all__ = ["ContainerService", "PendingAttach"]
+__all__ = ["ContainerService"]
 
 log = logging.getLogger(__name__)
 
@@ -143,23 +141,9 @@ class ContainerService:
             return default
 
     def runtime_leftovers(self, container_id: str) -> bool:
-        """What ``runc delete`` removes for a container whose processes are all gone: its cgroups and the
-        runtime's state directory (without a runc process: this runs on every exit). False if a cgroup is still
-        busy (processes left), and then nothing is removed."""
-        import shutil
+        from dockyard.engine.containers.lifecycle import release_runtime_state
 
-        from dockyard.runtime.cgroups import cgroup_dirs
-
-        for directory in cgroup_dirs(f"/dockyard/{container_id}"):
-            try:
-                directory.rmdir()
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                if exc.errno == errno.EBUSY:
-                    return False
-        shutil.rmtree(self.layout.run / "runc" / container_id, ignore_errors=True)
-        return True
+        return release_runtime_state(self, container_id)
 
     def mark_execs_done(self, container_id: str) -> None:
         if not self.store.db.query("SELECT 1 FROM execs WHERE container_id = ? AND running = 1", (container_id,)):
@@ -402,6 +386,7 @@ class ContainerService:
     def attach(self, name_or_id: str) -> PendingAttach:
         """Attach to the container's stdio: now if it runs, else at its next start by this process (which
         connects before the process starts, so no output is missed). ``PendingAttach.wait()`` gives the socket."""
+        from dockyard.engine.containers.streams import PendingAttach
         from dockyard.runtime import AttachSocket
 
         record = self.get(name_or_id)
@@ -519,68 +504,15 @@ class ContainerService:
 
     def sizes(self, record: ContainerRecord) -> tuple[int, int]:
         """(SizeRw, SizeRootFs): bytes the container wrote, and that plus its image's."""
-        from dockyard.engine.containers.files import tree_size
+        from dockyard.engine.containers.views import sizes
 
-        rw = tree_size(self.layout.layers / "active" / record.id / "upper")
-        row = self.store.db.query_one("SELECT size FROM images WHERE id = ?", (record.image_id,))
-        return rw, rw + (int(row[0]) if row else 0)
+        return sizes(self, record)
 
     def details(self, name_or_id: str, *, size: bool = False) -> ContainerDetails:
-        from dockyard.engine.containers.listing import network_names
-        from dockyard.engine.containers.views import ContainerDetails, EndpointView
-        from dockyard.runtime.spec import MASKED_PATHS, READONLY_PATHS
+        """Everything inspect shows about the container, typed."""
+        from dockyard.engine.containers.views import container_details
 
-        record = self.get(name_or_id)
-        endpoints: list[EndpointView] = []
-        try:
-            live = {e.network_name: e for e in self.engine.networks.container_endpoints(record.id)}
-        except DockyardError:
-            live = {}
-        for name in network_names(record) or ([] if not live else list(live)):
-            e = live.get(name)
-            if e is not None:
-                endpoints.append(EndpointView(name, e.network_id, e.id, e.gateway, e.ip, e.prefix_len, e.mac,
-                                              e.aliases or None, e.dns_names or None))  # fmt: skip
-                continue
-            try:
-                network_id = self.engine.networks.get(name).id
-            except DockyardError:
-                network_id = ""
-            endpoints.append(EndpointView(name, network_id))
-        endpoints += [
-            EndpointView(n, e.network_id, e.id, e.gateway, e.ip, e.prefix_len, e.mac, e.aliases or None)
-            for n, e in live.items()
-            if n not in network_names(record)
-        ]
-        snapshot = self.layout.layers / "active" / record.id
-        lower: tuple[str, ...] = ()
-        try:
-            top = self.engine.store.snapshots.get(record.id)
-            if top is not None:
-                lower = tuple(str(layer.path) for layer in self.engine.store.layers.chain(top.parent))
-        except DockyardError:
-            pass
-        security = record.options.security_opt
-        unconfined = "systempaths=unconfined" in security
-        rw = root = None
-        if size:
-            rw, root = self.sizes(record)
-        sandbox = self.layout.run / "netns" / record.id
-        return ContainerDetails(
-            record=record,
-            directory=self.container_dir(record.id),
-            log_path=self.container_dir(record.id) / "ctr.log",
-            endpoints=tuple(endpoints),
-            lower_dirs=lower,
-            snapshot_dir=snapshot if snapshot.exists() else None,
-            volumes_root=self.layout.volumes,
-            exec_ids=tuple(self.execs.exec_ids(record.id)),
-            masked_paths=() if unconfined else MASKED_PATHS,
-            readonly_paths=() if unconfined else READONLY_PATHS,
-            size_rw=rw,
-            size_root_fs=root,
-            sandbox_key=str(sandbox) if record.status.active and sandbox.exists() else "",
-        )
+        return container_details(self, self.get(name_or_id), size=size)
 
     def inspect(self, name_or_id: str, *, size: bool = False) -> dict[str, object]:
         """Docker's ``GET /containers/{id}/json`` for the container."""
@@ -595,34 +527,10 @@ class ContainerService:
 
     def prune(self, filters: Sequence[str] = ()) -> PruneReport:
         """Remove every stopped container (``until=``, ``label=`` filters as Docker's)."""
-        from dockyard.engine.containers.listing import ContainerFilters
-        from dockyard.engine.containers.verbs import PruneReport
-        from dockyard.timeutil import parse_timestamp
+        from dockyard.engine.containers.controls import prune_containers
 
-        parsed = ContainerFilters.parse(filters, ("until", "label", "label!"))
-        until = parse_timestamp(parsed.get("until")[-1]) if parsed.get("until") else None
-        deleted: list[str] = []
-        reclaimed = 0
         self.settle()
-        for record in self.store.all():
-            if record.status not in (ContainerStatus.CREATED, ContainerStatus.EXITED, ContainerStatus.DEAD):
-                continue
-            if until is not None and record.created >= until:
-                continue
-            labels = record.config.labels
-            if not all(_label_match(labels, v) for v in parsed.get("label")):
-                continue
-            if any(_label_match(labels, v) for v in parsed.get("label!")):
-                continue
-            try:
-                rw, _ = self.sizes(record)
-                self.remove([record.id])
-            except DockyardError:
-                continue
-            if self.store.get(record.id) is None:
-                deleted.append(record.id)
-                reclaimed += rw
-        return PruneReport(tuple(deleted), reclaimed)
+        return prune_containers(self, filters)
 
     # -- for other services ------------------------------------------------------------------------------------
 
@@ -665,40 +573,3 @@ class ContainerService:
             path = self.layout.run / "netns" / record.id
             netns = path if path.exists() else None
         return ContainerTarget(record.id, record.name, netns)
-
-
-def _label_match(labels: Mapping[str, str], wanted: str) -> bool:
-    key, sep, value = wanted.partition("=")
-    return key in labels and (not sep or labels[key] == value)
-
-
-class PendingAttach:
-    """An attach request: connected at once for a running container, or when this process next starts it."""
-
-    def __init__(self, container_id: str) -> None:
-        self.container_id = container_id
-        self._ready = threading.Event()
-        self._socket: AttachSocket | None = None
-        self._error: BaseException | None = None
-
-    def connect(self, sock: AttachSocket) -> None:
-        self._socket = sock
-        self._ready.set()
-
-    def attach_bundle(self, bundle: Bundle) -> None:
-        from dockyard.runtime import AttachSocket
-
-        self.connect(AttachSocket.connect(bundle.attach_socket))
-
-    def fail(self, error: BaseException) -> None:
-        self._error = error
-        self._ready.set()
-
-    def wait(self, timeout: float | None = None) -> AttachSocket:
-        """The connected socket (blocks until the container starts); TimeoutError, or the start's error."""
-        if not self._ready.wait(timeout):
-            raise TimeoutError(f"attach {self.container_id[:12]}: the container did not start")
-        if self._error is not None:
-            raise self._error
-        assert self._socket is not None
-        return self._socket

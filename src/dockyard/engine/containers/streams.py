@@ -7,6 +7,7 @@ under its own conmon, whose exit file holds the exit code once it ends.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,9 +22,19 @@ from dockyard.errors import Conflict, NotFound
 
 if TYPE_CHECKING:
     from dockyard.engine.containers.service import ContainerService
-    from dockyard.runtime import CgroupStats, ExecSession, LogEntry, LogOptions
+    from dockyard.runtime import AttachSocket, Bundle, CgroupStats, ExecSession, LogEntry, LogOptions
 
-__all__ = ["ExecHandle", "ExecInfo", "StatsSample", "exec_create", "exec_info", "exec_start", "logs", "stats"]
+__all__ = [
+    "ExecHandle",
+    "ExecInfo",
+    "PendingAttach",
+    "StatsSample",
+    "exec_create",
+    "exec_info",
+    "exec_start",
+    "logs",
+    "stats",
+]
 
 
 def _require_running(record: ContainerRecord) -> None:
@@ -230,3 +241,35 @@ def pids_of(svc: ContainerService, record: ContainerRecord) -> list[int]:
     if record.status not in (ContainerStatus.RUNNING, ContainerStatus.PAUSED):
         raise Conflict(f"Container {record.id} is not running")
     return svc.runtime.runc.ps(record.id)
+
+
+class PendingAttach:
+    """An attach request: connected at once for a running container, or when this process next starts it."""
+
+    def __init__(self, container_id: str) -> None:
+        self.container_id = container_id
+        self._ready = threading.Event()
+        self._socket: AttachSocket | None = None
+        self._error: BaseException | None = None
+
+    def connect(self, sock: AttachSocket) -> None:
+        self._socket = sock
+        self._ready.set()
+
+    def attach_bundle(self, bundle: Bundle) -> None:
+        from dockyard.runtime import AttachSocket
+
+        self.connect(AttachSocket.connect(bundle.attach_socket))
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+        self._ready.set()
+
+    def wait(self, timeout: float | None = None) -> AttachSocket:
+        """The connected socket (blocks until the container starts); TimeoutError, or the start's error."""
+        if not self._ready.wait(timeout):
+            raise TimeoutError(f"attach {self.container_id[:12]}: the container did not start")
+        if self._error is not None:
+            raise self._error
+        assert self._socket is not None
+        return self._socket

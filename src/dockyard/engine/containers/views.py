@@ -12,13 +12,25 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.containers.listing import ContainerSummary, network_names, status_text
 from dockyard.engine.containers.records import ContainerRecord, PublishedPort
 from dockyard.engine.containers.types import ContainerStatus, MountRequestType
+from dockyard.errors import DockyardError
 
-__all__ = ["ContainerDetails", "EndpointView", "inspect_json", "port_bindings", "summary_json"]
+if TYPE_CHECKING:
+    from dockyard.engine.containers.service import ContainerService
+
+__all__ = [
+    "ContainerDetails",
+    "EndpointView",
+    "container_details",
+    "inspect_json",
+    "port_bindings",
+    "sizes",
+    "summary_json",
+]
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 Json = dict[str, Any]
@@ -413,3 +425,69 @@ def published_lines(ports: Sequence[PublishedPort], private: str | None = None) 
         host = f"[{p.host_ip}]" if ":" in p.host_ip else p.host_ip
         lines.append(f"{host}:{p.host_port}" if want else f"{p.container_port}/{p.protocol} -> {host}:{p.host_port}")
     return lines
+
+
+def sizes(svc: ContainerService, record: ContainerRecord) -> tuple[int, int]:
+    """(SizeRw, SizeRootFs): bytes the container wrote, and that plus its image's."""
+    from dockyard.engine.containers.files import tree_size
+
+    rw = tree_size(svc.layout.layers / "active" / record.id / "upper")
+    row = svc.store.db.query_one("SELECT size FROM images WHERE id = ?", (record.image_id,))
+    return rw, rw + (int(row[0]) if row else 0)
+
+
+def container_details(svc: ContainerService, record: ContainerRecord, *, size: bool = False) -> ContainerDetails:
+    """The record plus what other services know about it: endpoints, network IDs, layers, paths, sizes."""
+    from dockyard.engine.containers.listing import network_names
+    from dockyard.runtime.spec import MASKED_PATHS, READONLY_PATHS
+
+    endpoints: list[EndpointView] = []
+    try:
+        live = {e.network_name: e for e in svc.engine.networks.container_endpoints(record.id)}
+    except DockyardError:
+        live = {}
+    for name in network_names(record) or ([] if not live else list(live)):
+        e = live.get(name)
+        if e is not None:
+            endpoints.append(EndpointView(name, e.network_id, e.id, e.gateway, e.ip, e.prefix_len, e.mac,
+                                          e.aliases or None, e.dns_names or None))  # fmt: skip
+            continue
+        try:
+            network_id = svc.engine.networks.get(name).id
+        except DockyardError:
+            network_id = ""
+        endpoints.append(EndpointView(name, network_id))
+    endpoints += [
+        EndpointView(n, e.network_id, e.id, e.gateway, e.ip, e.prefix_len, e.mac, e.aliases or None)
+        for n, e in live.items()
+        if n not in network_names(record)
+    ]
+    snapshot = svc.layout.layers / "active" / record.id
+    lower: tuple[str, ...] = ()
+    try:
+        top = svc.engine.store.snapshots.get(record.id)
+        if top is not None:
+            lower = tuple(str(layer.path) for layer in svc.engine.store.layers.chain(top.parent))
+    except DockyardError:
+        pass
+    security = record.options.security_opt
+    unconfined = "systempaths=unconfined" in security
+    rw = root = None
+    if size:
+        rw, root = svc.sizes(record)
+    sandbox = svc.layout.run / "netns" / record.id
+    return ContainerDetails(
+        record=record,
+        directory=svc.container_dir(record.id),
+        log_path=svc.container_dir(record.id) / "ctr.log",
+        endpoints=tuple(endpoints),
+        lower_dirs=lower,
+        snapshot_dir=snapshot if snapshot.exists() else None,
+        volumes_root=svc.layout.volumes,
+        exec_ids=tuple(svc.execs.exec_ids(record.id)),
+        masked_paths=() if unconfined else MASKED_PATHS,
+        readonly_paths=() if unconfined else READONLY_PATHS,
+        size_rw=rw,
+        size_root_fs=root,
+        sandbox_key=str(sandbox) if record.status.active and sandbox.exists() else "",
+    )
