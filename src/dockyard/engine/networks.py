@@ -227,12 +227,15 @@ class NetworkService:
         if net.driver is not Driver.BRIDGE:
             raise InvalidArgument(f"container cannot be disconnected from host network or connected to {net.name}")
         target = self._target(container)
-        if target.netns is None:
-            return None
-        att = self.manager.attach(
-            target.id, target.netns, [AttachRequest(net.id, options.aliases, options.ip)], name=target.name
-        )
-        return next(e for e in att.endpoints if e.network_id == net.id)
+        endpoint = None
+        if target.netns is not None:
+            att = self.manager.attach(
+                target.id, target.netns, [AttachRequest(net.id, options.aliases, options.ip)], name=target.name
+            )
+            endpoint = next(e for e in att.endpoints if e.network_id == net.id)
+        # remembered by the container: every later start attaches it to this network too
+        self._engine.containers.record_network(target.id, net.name, options.aliases, options.ip or "")
+        return endpoint
 
     def disconnect(self, network: str, container: str, force: bool = False) -> None:
         net = self.get(network)
@@ -240,6 +243,7 @@ class NetworkService:
         removed = self.manager.detach(target.id, net.id)
         if not removed and not force and target.netns is not None:
             raise FailedPrecondition(f"container {target.id} is not connected to network {net.name}")
+        self._engine.containers.forget_network(target.id, net.name)
 
     # -- the container service's calls ---------------------------------------------------------------------
 

@@ -198,7 +198,9 @@ async def wait(request: web.Request) -> web.StreamResponse:
     name = request.match_info["id"]
     condition = WaitCondition(request.query.get("condition") or "not-running")
     record = await in_thread(engine.containers.get, name)  # 404 before streaming starts
-    token = record.run_token if condition is not WaitCondition.NOT_RUNNING else None
+    # the current run's token only while it runs: an exited container's old token would end the wait at once
+    # (docker start -a on an exited container waits for the *next* exit)
+    token = record.run_token if condition is not WaitCondition.NOT_RUNNING and record.status.active else None
     response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
     await response.prepare(request)
