@@ -14,13 +14,14 @@ Nothing unverified is ever handed back: manifests are checked against the digest
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeVar
 
 import httpx
 
@@ -30,7 +31,13 @@ from dockyard.oci.digest import Digest
 from dockyard.oci.manifest import sniff_media_type
 from dockyard.oci.mediatypes import MediaType
 from dockyard.registry.auth import AuthConfig
-from dockyard.registry.endpoints import DEFAULT_CERTS_DIR, Endpoint, lookup_endpoints, normalize_registry_host
+from dockyard.registry.endpoints import (
+    DEFAULT_CERTS_DIR,
+    Endpoint,
+    lookup_endpoints,
+    normalize_registry_host,
+    tls_context,
+)
 from dockyard.registry.errors import RegistryError, RegistryNotFound, RegistryUnavailable
 from dockyard.registry.tokens import REPOSITORY_EXTENSION, RegistryAuth
 from dockyard.registry.transport import (
@@ -43,6 +50,9 @@ from dockyard.registry.transport import (
     transport_error,
 )
 from dockyard.settings import Settings
+
+if TYPE_CHECKING:
+    from dockyard.registry.fastget import BlobResponse
 
 __all__ = [
     "MANIFEST_MEDIA_TYPES",
@@ -164,6 +174,10 @@ class RegistryClient:
         self._open = lambda ep: open_client(
             ep, self.auth, certs_dir=certs_dir, retry=retry, timeout=timeout, sleep=sleep, transport=transport
         )
+        self._direct = transport is None  # blob bodies may bypass httpx (see open_blob)
+        self._certs_dir = certs_dir
+        self._timeout = timeout
+        self._tls: dict[Endpoint, ssl.SSLContext] = {}
         self._lock = threading.Lock()
         self._index = -1
         self._client: httpx.Client | None = None
@@ -267,6 +281,30 @@ class RegistryClient:
             return client.send(request, stream=stream, follow_redirects=follow_redirects)
         except httpx.HTTPError as exc:
             raise transport_error(exc, request) from exc
+
+    def open_blob(self, path: str, headers: dict[str, str]) -> BlobResponse | None:
+        """``GET path`` on a connection of its own (:mod:`dockyard.registry.fastget`): the response when the
+        registry answers ``200``/``206`` to exactly what httpx would send; None when httpx has to do this request
+        (a proxy or test transport, a token not fetched yet, a challenge, a redirect, an error status)."""
+        if not self._direct:
+            return None
+        client, endpoint = self._http()
+        from dockyard.registry.fastget import direct_route, open_blob
+
+        if endpoint.scheme not in ("http", "https") or not direct_route(endpoint.host):
+            return None
+        request = client.build_request(
+            "GET", self._url(endpoint, path), headers=headers, extensions={REPOSITORY_EXTENSION: self.repository}
+        )
+        if not _authorize_cached(self.auth, request):
+            return None
+        context = None
+        if endpoint.scheme == "https":
+            with self._lock:
+                context = self._tls.get(endpoint)
+                if context is None:
+                    context = self._tls[endpoint] = tls_context(endpoint, self._certs_dir)
+        return open_blob(request, context, self._timeout)
 
     def _with_fallback(self, op: Callable[[], _T]) -> _T:
         while True:
@@ -475,6 +513,19 @@ class RegistryClient:
         from dockyard.registry.upload import Upload
 
         return Upload(self, digest, source, size, progress=progress, chunk_size=chunk_size).run(mount_from)
+
+
+def _authorize_cached(auth: httpx.Auth, request: httpx.Request) -> bool:
+    """Put on ``request`` the Authorization the auth flow would send first, if it needs no request of its own
+    (a token it has not fetched yet) to know it."""
+    flow = auth.sync_auth_flow(request)
+    try:
+        first = next(flow)
+    except StopIteration:
+        return True
+    finally:
+        flow.close()
+    return first is request
 
 
 def _rehash(digest: Digest, data: bytes) -> Digest:

@@ -23,6 +23,7 @@ from dockyard.registry.transport import check_response, transport_error
 
 if TYPE_CHECKING:
     from dockyard.registry.client import BlobWriter, ProgressCallback, RegistryClient
+    from dockyard.registry.fastget import BlobResponse
 
 __all__ = ["Download"]
 
@@ -91,13 +92,17 @@ class Download:
             if self.size is not None and start >= self.size:
                 return True
             headers["Range"] = f"bytes={start}-"
-        response = self.client._send("GET", f"blobs/{digest}", headers=headers, stream=True, follow_redirects=True)
+        path = f"blobs/{digest}"
+        response: httpx.Response | BlobResponse | None = self.client.open_blob(path, headers)
+        if response is None:
+            response = self.client._send("GET", path, headers=headers, stream=True, follow_redirects=True)
         with closing(response):
             if response.status_code == 416 and start:
                 log.info("blob %s: range %d- not satisfiable; starting over", digest.short, start)
                 writer.truncate()
                 return False
-            check_response(response, ok=(200, 206))
+            if isinstance(response, httpx.Response):
+                check_response(response, ok=(200, 206))
             if response.status_code == 206:
                 content_range = response.headers.get("content-range", "")
                 if not content_range.startswith(f"bytes {start}-"):
@@ -113,7 +118,8 @@ class Download:
                 total = writer.offset + int(length) if length.isdigit() else None
             if self.progress is not None:
                 self.progress(writer.offset, total)
-            # No chunk size: every byte received is written before a broken connection can lose it.
+            # Every byte received is written before a broken connection can lose it (at most a chunk of the direct
+            # path, a megabyte, is read again after a cut).
             for chunk in response.iter_bytes():
                 writer.write(chunk)
                 if self.progress is not None:

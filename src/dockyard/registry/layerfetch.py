@@ -23,18 +23,29 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from dockyard.errors import CorruptContent, DockyardError
 from dockyard.oci.digest import Digest
 from dockyard.store.content import ContentWriter
-from dockyard.store.unpack import UnpackResult, decompressed, detect_compression, unpack_layer
+from dockyard.store.layerstream import (
+    WRITEBACK_STEP,
+    ChunkReader,
+    NextChunk,
+    damaged,
+    detect_compression,
+    gunzip_chunks,
+    plain_chunks,
+    start_writeback,
+)
+from dockyard.store.unpack import UnpackResult, unpack_stream
 
 __all__ = [
     "BlobMismatch",
@@ -54,7 +65,6 @@ log = logging.getLogger(__name__)
 
 _QUEUE_CHUNKS = 64
 _REPLAY_CHUNK = 1 << 20
-_PIECE = 256 << 10  # at most this much decompressed output per chunk
 _EOF = object()
 
 
@@ -238,6 +248,8 @@ class TeeWriter:
         self._recheck = hashlib.sha256()
         self.verified = False
         self.offset = ingest.offset  # mirrors the ingest's count (the download resumes from here)
+        self._flushed = ingest.offset  # the ingest's bytes below this are on their way to disk
+        self._flush_fd = -1
 
     def replay(self) -> None:
         """Give the consumer what a previous attempt left in the ingest (it is already part of the hash)."""
@@ -262,6 +274,8 @@ class TeeWriter:
         except CorruptContent:  # more bytes than the manifest says
             raise BlobMismatch(self.expected) from None
         self.offset = self.ingest.offset
+        if self.offset - self._flushed >= WRITEBACK_STEP:
+            self._writeback()
         chunk = bytes(data)
         if self._prefix is not None:
             length, digest = self._prefix
@@ -277,13 +291,29 @@ class TeeWriter:
             self.pipe.put(chunk)
             self.handed += len(chunk)
 
+    def _writeback(self) -> None:
+        """Have the disk start on what was written since the last call (the ingest is fsynced at its commit)."""
+        if self._flush_fd < 0:
+            try:
+                self._flush_fd = os.open(self.ingest.path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                self._flushed = self.offset  # not worth failing for
+                return
+        start_writeback(self._flush_fd, self._flushed, self.offset - self._flushed)
+        self._flushed = self.offset
+
+    def close(self) -> None:
+        if self._flush_fd >= 0:
+            os.close(self._flush_fd)
+            self._flush_fd = -1
+
     def truncate(self) -> None:
         """The registry starts over: check the bytes the consumer already has instead of handing them out again."""
         if self.handed and self._prefix is None:
             self._prefix = (self.handed, self.ingest.digest)
             self._recheck = hashlib.sha256()
         self.ingest.truncate()
-        self.offset = 0
+        self.offset = self._flushed = 0
 
     def commit(self) -> Digest:
         if self.on_verifying is not None:
@@ -353,15 +383,13 @@ def stream_layer(
     ]
     for thread in threads:
         thread.start()
-    reader = PipeReader(plain)
     try:
         try:
             if target is None:
-                result = StreamResult(None, hash_diff(reader))
+                result = StreamResult(None, hash_diff(plain.get))
             else:
-                unpacked = unpack_layer(reader, target, expected_diff_id=None)  # type: ignore[arg-type]
+                unpacked = unpack_stream(plain.get, target)
                 result = StreamResult(unpacked, unpacked.diff_id)
-            reader.drain()
         except BaseException as exc:
             plain.abandon()
             if not isinstance(exc, CorruptContent):
@@ -379,6 +407,7 @@ def stream_layer(
             cancel.set()
             for thread in threads:
                 thread.join()
+        tee.close()
     failed = outcome[0] if outcome else None
     if failed is not None:
         raise failed
@@ -409,53 +438,30 @@ def inflate(source: ChunkPipe, sink: ChunkPipe) -> None:
                 sink.put(chunk)
                 chunk = source.get()
         else:
-            _gunzip(head, source, sink)
+            for out in gunzip_chunks(_chunks(head, source)):
+                sink.put(out)
         sink.finish()
     except BaseException as exc:
         source.abandon()
         sink.finish(exc)
 
 
-def _gunzip(head: bytes, source: ChunkPipe, sink: ChunkPipe) -> None:
-    try:
-        from isal import isal_zlib as zlib_impl
-    except ImportError:  # pragma: no cover - isal is a dependency
-        import zlib as zlib_impl  # type: ignore[no-redef]
-
-    damaged = cast("type[Exception]", zlib_impl.error)
-    inflater = zlib_impl.decompressobj(31)
-    data = head
-    try:
-        while True:
-            while data:
-                if inflater.eof:  # another gzip member follows (or padding)
-                    if not data.strip(b"\0"):
-                        break
-                    inflater = zlib_impl.decompressobj(31)
-                out = inflater.decompress(data, _PIECE)
-                if out:
-                    sink.put(out)
-                data = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
-            data = source.get()
-            if not data:
-                break
-    except damaged as exc:
-        raise CorruptContent(f"unpack layer: damaged compressed data: {exc}") from exc
-    if not inflater.eof:
-        raise CorruptContent("unpack layer: damaged compressed data: unexpected end of the gzip stream")
+def _chunks(head: bytes, source: ChunkPipe) -> Iterator[bytes]:
+    yield head
+    while chunk := source.get():
+        yield chunk
 
 
-def hash_diff(stream: io.RawIOBase) -> Digest:
+def hash_diff(next_chunk: NextChunk) -> Digest:
     """The diff ID of a (compressed) layer stream: sha256 of its uncompressed bytes."""
-    plain, _ = decompressed(io.BufferedReader(stream, 1 << 20))
-    h = hashlib.sha256()
+    chunks, _ = plain_chunks(next_chunk)
+    reader = ChunkReader(chunks)
     try:
-        while chunk := plain.read(1 << 20):
-            h.update(chunk)
+        reader.drain()
     except (OSError, EOFError, ValueError) as exc:
         raise CorruptContent(f"unpack layer: damaged compressed data: {exc}") from exc
     except Exception as exc:
-        if type(exc).__module__.split(".")[0] in ("zlib", "zstandard", "isal", "gzip"):
+        if damaged(exc):
             raise CorruptContent(f"unpack layer: damaged compressed data: {exc}") from exc
         raise
-    return Digest("sha256", h.hexdigest())
+    return reader.diff_id

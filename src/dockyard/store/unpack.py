@@ -1,8 +1,8 @@
 """Safe extraction of layer tars into overlay lower directories.
 
-A layer is an (optionally gzip- or zstd-compressed) tar. :func:`unpack_layer` streams it once: decompress,
-hash the uncompressed bytes (the diff ID), and extract — refusing anything that would write outside the
-target directory:
+A layer is an (optionally gzip- or zstd-compressed) tar. :func:`unpack_layer` (a file) and :func:`unpack_stream`
+(chunks as they arrive, from a download) go through it once: decompress, hash the uncompressed bytes (the diff ID),
+and extract — refusing anything that would write outside the target directory:
 
 * entry names that are absolute or contain ``..`` are refused;
 * parent directories are resolved *inside* the target: a symlink in the path is followed as the container
@@ -14,31 +14,39 @@ target directory:
 OCI whiteouts become overlayfs whiteouts, so the directory can be used as a lower dir as it is:
 ``.wh.<name>`` -> a 0/0 character device ``<name>``, ``.wh..wh..opq`` -> the ``trusted.overlay.opaque``
 xattr on the parent directory.
+
+Bytes travel in chunks of about a megabyte (:mod:`dockyard.store.layerstream`): file contents are written with
+``os.write`` straight from the decompressed chunks, and metadata is set through the open file descriptor. Entries
+are created optimistically (``O_EXCL``, ``mkdir``): only when the name is taken already is the old entry looked at
+and replaced.
 """
 
 from __future__ import annotations
 
 import errno
-import hashlib
 import io
 import os
 import stat
 import tarfile
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, BinaryIO
+from typing import IO, BinaryIO, cast
 
 from dockyard.errors import CorruptContent, InvalidArgument
 from dockyard.oci.digest import Digest
 from dockyard.store.fsutil import disk_error
+from dockyard.store.layerstream import CHUNK, ChunkReader, NextChunk, damaged, detect_compression, plain_chunks
 
-__all__ = ["UnpackResult", "decompressed", "detect_compression", "unpack_layer"]
+__all__ = ["UnpackResult", "decompressed", "detect_compression", "unpack_layer", "unpack_stream"]
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_WHITEOUT = ".wh..wh..opq"
 OPAQUE_XATTR = "trusted.overlay.opaque"
 _MAX_SYMLINK_HOPS = 40
 _O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_O_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_DIR_CACHE = 64  # open directory fds kept while extracting (tars list a directory's entries together)
 
 
 @dataclass(frozen=True)
@@ -46,18 +54,6 @@ class UnpackResult:
     diff_id: Digest
     size: int  # bytes of regular-file content, what Docker reports as a layer's size
     compressed_size: int
-
-
-def detect_compression(head: bytes) -> str:
-    if head.startswith(b"\x1f\x8b"):
-        return "gzip"
-    if head.startswith(b"\x28\xb5\x2f\xfd"):
-        return "zstd"
-    if head.startswith(b"BZh"):
-        return "bzip2"
-    if head.startswith(b"\xfd7zXZ\x00"):
-        return "xz"
-    return ""
 
 
 class _CountingReader(io.RawIOBase):
@@ -76,33 +72,9 @@ class _CountingReader(io.RawIOBase):
         return n
 
 
-class _HashingReader(io.RawIOBase):
-    """Hashes (and counts) every byte read through it: the diff ID of the uncompressed stream."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.raw = raw
-        self.hash = hashlib.sha256()
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.raw.read(len(b))
-        n = len(data)
-        b[:n] = data
-        self.hash.update(data)
-        self.count += n
-        return n
-
-    def drain(self) -> None:
-        while self.read(1 << 20):
-            pass
-
-
 def decompressed(f: IO[bytes]) -> tuple[IO[bytes], str]:
     """Wrap ``f`` (positioned at the start of a layer) in a streaming decompressor chosen by magic bytes."""
-    buffered = f if isinstance(f, io.BufferedReader) else io.BufferedReader(_CountingReader(f), 1 << 20)
+    buffered = f if isinstance(f, io.BufferedReader) else io.BufferedReader(_CountingReader(f), CHUNK)
     head = buffered.peek(8)[:8]
     kind = detect_compression(head)
     if kind == "gzip":
@@ -134,42 +106,70 @@ def unpack_layer(
     """Extract the layer in ``src`` into the (existing, normally empty) directory ``target``.
 
     Raises :class:`CorruptContent` for a damaged or hostile archive or a diff ID mismatch; the caller
-    removes ``target`` in that case (it is always a fresh temporary directory).
+    removes ``target`` in that case (it is always a fresh temporary directory). ``on_progress`` is told how many
+    bytes of ``src`` have been read.
     """
-    counter = _CountingReader(src)
-    stream, _ = decompressed(io.BufferedReader(counter, 1 << 20))
-    hashing = _HashingReader(stream)
+    return unpack_stream(
+        lambda: src.read(CHUNK),
+        target,
+        allow_devices=allow_devices,
+        expected_diff_id=expected_diff_id,
+        on_progress=on_progress,
+    )
+
+
+def unpack_stream(
+    next_chunk: NextChunk,
+    target: str | os.PathLike[str],
+    *,
+    allow_devices: bool = False,
+    expected_diff_id: Digest | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> UnpackResult:
+    """:func:`unpack_layer` for a layer that arrives in chunks (``next_chunk()``, empty at the end)."""
+    count = 0
+
+    def counted(n: int) -> None:
+        nonlocal count
+        count = n
+        if on_progress is not None:
+            on_progress(n)
+
     root_fd = os.open(target, _O_DIR)
-    extractor = _Extractor(root_fd, allow_devices)
     try:
+        chunks, _ = plain_chunks(next_chunk, on_input=counted)
+        reader = ChunkReader(chunks)
+        extractor = _Extractor(root_fd, allow_devices, reader)
         try:
-            with tarfile.open(fileobj=io.BufferedReader(hashing, 1 << 20), mode="r|") as tar:
-                for member in tar:
-                    extractor.extract(tar, member)
-                    if on_progress is not None:
-                        on_progress(counter.count)
-            hashing.drain()  # tar padding after the end-of-archive marker is part of the diff ID
-        except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
-            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
-                raise disk_error(exc, "unpack layer") from exc
-            if isinstance(exc, OSError) and not isinstance(exc, EOFError) and exc.errno is not None:
-                raise CorruptContent(f"unpack layer: {exc}") from exc
-            raise CorruptContent(f"unpack layer: damaged archive: {exc or type(exc).__name__}") from exc
-        except Exception as exc:
-            # zlib/zstd decoders raise their own exception types for corrupt data
-            if type(exc).__module__.split(".")[0] in ("zlib", "zstandard", "isal", "gzip"):
-                raise CorruptContent(f"unpack layer: damaged compressed data: {exc}") from exc
-            raise
-        extractor.finish()
+            try:
+                tar = tarfile.TarFile(fileobj=reader, mode="r")  # type: ignore[arg-type]
+                while (member := tar.next()) is not None:
+                    tar.members.clear()  # type: ignore[attr-defined]  # nothing looks members up again: flat memory
+                    extractor.extract(member)
+                reader.drain()  # tar padding after the end-of-archive marker is part of the diff ID
+            except CorruptContent:
+                raise
+            except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+                if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+                    raise disk_error(exc, "unpack layer") from exc
+                if isinstance(exc, OSError) and not isinstance(exc, EOFError) and exc.errno is not None:
+                    raise CorruptContent(f"unpack layer: {exc}") from exc
+                raise CorruptContent(f"unpack layer: damaged archive: {exc or type(exc).__name__}") from exc
+            except Exception as exc:
+                if damaged(exc):  # a decoder's own exception type for corrupt data
+                    raise CorruptContent(f"unpack layer: damaged compressed data: {exc}") from exc
+                raise
+            extractor.finish()
+        finally:
+            extractor.close()
     finally:
-        extractor.close()
         os.close(root_fd)
-    diff_id = Digest("sha256", hashing.hash.hexdigest())
+    diff_id = reader.diff_id
     if expected_diff_id is not None and diff_id != expected_diff_id:
         raise CorruptContent(
             f"unpack layer: diff ID mismatch: expected {expected_diff_id}, content hashes to {diff_id}"
         )
-    return UnpackResult(diff_id=diff_id, size=extractor.size, compressed_size=counter.count)
+    return UnpackResult(diff_id=diff_id, size=extractor.size, compressed_size=count)
 
 
 def _clean_name(name: str) -> list[str]:
@@ -183,25 +183,36 @@ def _clean_name(name: str) -> list[str]:
 
 
 class _Extractor:
-    def __init__(self, root_fd: int, allow_devices: bool) -> None:
+    def __init__(self, root_fd: int, allow_devices: bool, reader: ChunkReader) -> None:
         self.root_fd = root_fd
         self.allow_devices = allow_devices
+        self.reader = reader
         self.size = 0
         self.dir_times: list[tuple[list[str], int]] = []
         self.euid = os.geteuid()
-        self._cached_key: tuple[str, ...] | None = None
-        self._cached_fd: int | None = None
+        # unresolved parent path -> (fd, resolved path); cleared whenever an entry is removed or replaced
+        self._dirs: OrderedDict[tuple[str, ...], tuple[int, list[str]]] = OrderedDict()
 
     def close(self) -> None:
         self._drop_cache()
 
     # -- path resolution inside the root ---------------------------------------------------------
-    def _open_dir(self, parts: list[str], create: bool = True) -> int:
-        """Open the directory ``parts`` relative to the root, following symlinks *inside* the root."""
-        fd = os.dup(self.root_fd)
-        stack = list(reversed(parts))
+    def _open_dir(self, parts: list[str], create: bool = True) -> tuple[int, list[str]]:
+        """Open the directory ``parts`` relative to the root, following symlinks *inside* the root.
+
+        Returns the fd (the caller closes it) and where it is, relative to the root. Starts from the longest cached
+        prefix of ``parts``.
+        """
+        start = len(parts)
+        while start and tuple(parts[:start]) not in self._dirs:
+            start -= 1
+        if start:
+            cached_fd, cached_resolved = self._dirs[tuple(parts[:start])]
+            fd, resolved = os.dup(cached_fd), list(cached_resolved)
+        else:
+            fd, resolved = os.dup(self.root_fd), []
+        stack = list(reversed(parts[start:]))
         hops = 0
-        resolved: list[str] = []
         try:
             while stack:
                 part = stack.pop()
@@ -214,30 +225,31 @@ class _Extractor:
                     fd = self._reopen(resolved)
                     continue
                 try:
-                    st = os.stat(part, dir_fd=fd, follow_symlinks=False)
+                    new = os.open(part, _O_DIR, dir_fd=fd)
                 except FileNotFoundError:
                     if not create:
                         raise
                     os.mkdir(part, 0o755, dir_fd=fd)
+                    new = os.open(part, _O_DIR, dir_fd=fd)
+                except NotADirectoryError:  # a symlink (O_NOFOLLOW) or not a directory at all
                     st = os.stat(part, dir_fd=fd, follow_symlinks=False)
-                if stat.S_ISLNK(st.st_mode):
+                    if not stat.S_ISLNK(st.st_mode):
+                        where = "/".join([*resolved, part])
+                        raise CorruptContent(f"unpack layer: {where} is not a directory") from None
                     hops += 1
                     if hops > _MAX_SYMLINK_HOPS:
-                        raise CorruptContent("unpack layer: too many levels of symbolic links")
-                    target = os.readlink(part, dir_fd=fd)
-                    if target.startswith("/"):
+                        raise CorruptContent("unpack layer: too many levels of symbolic links") from None
+                    link = os.readlink(part, dir_fd=fd)
+                    if link.startswith("/"):
                         resolved = []
                         os.close(fd)
                         fd = os.dup(self.root_fd)
-                    stack.extend(reversed([p for p in target.split("/") if p not in ("", ".")]))
+                    stack.extend(reversed([p for p in link.split("/") if p not in ("", ".")]))
                     continue
-                if not stat.S_ISDIR(st.st_mode):
-                    raise CorruptContent(f"unpack layer: {'/'.join([*resolved, part])} is not a directory")
-                new = os.open(part, _O_DIR, dir_fd=fd)
                 os.close(fd)
                 fd = new
                 resolved.append(part)
-            return fd
+            return fd, resolved
         except BaseException:
             os.close(fd)
             raise
@@ -250,21 +262,51 @@ class _Extractor:
             fd = new
         return fd
 
-    @staticmethod
-    def _remove_existing(dir_fd: int, name: str, keep_dir: bool) -> None:
+    def _parent_fd(self, parent: list[str]) -> int:
+        """The directory fd for ``parent`` (cached; owned by the cache)."""
+        key = tuple(parent)
+        hit = self._dirs.get(key)
+        if hit is not None:
+            self._dirs.move_to_end(key)
+            return hit[0]
+        fd, resolved = self._open_dir(parent)
+        self._dirs[key] = (fd, resolved)
+        if len(self._dirs) > _DIR_CACHE:
+            _, (old, _) = self._dirs.popitem(last=False)
+            os.close(old)
+        return fd
+
+    def _drop_cache(self) -> None:
+        for fd, _ in self._dirs.values():
+            os.close(fd)
+        self._dirs.clear()
+
+    def _remove_existing(self, dir_fd: int, name: str, keep_dir: bool) -> bool:
+        """Remove ``name`` unless absent (or a directory to keep); True when something was removed."""
         try:
             st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
         except FileNotFoundError:
-            return
+            return False
         if stat.S_ISDIR(st.st_mode):
             if keep_dir:
-                return
+                return False
+            self._drop_cache_except(dir_fd)
             _rmtree_at(dir_fd, name)
         else:
+            self._drop_cache_except(dir_fd)
             os.unlink(name, dir_fd=dir_fd)
+        return True
+
+    def _drop_cache_except(self, keep: int) -> None:
+        """Forget every cached directory but ``keep`` (the one being written in): a removal may have made any of
+        them stale, and ``keep`` is in use by the caller."""
+        for key, (fd, _) in list(self._dirs.items()):
+            if fd != keep:
+                os.close(fd)
+                del self._dirs[key]
 
     # -- entries ---------------------------------------------------------------------------------
-    def extract(self, tar: tarfile.TarFile, m: tarfile.TarInfo) -> None:
+    def extract(self, m: tarfile.TarInfo) -> None:
         parts = _clean_name(m.name)
         if not parts:
             return  # the root itself ("./")
@@ -284,55 +326,68 @@ class _Extractor:
             self._remove_existing(dir_fd, hidden, keep_dir=False)
             os.mknod(hidden, stat.S_IFCHR | 0o000, os.makedev(0, 0), dir_fd=dir_fd)
             return
-        self._extract_entry(tar, m, dir_fd, parts)
+        if m.isreg():
+            self._regular(m, dir_fd, name)
+        else:
+            self._other(m, dir_fd, parts)
 
-    def _parent_fd(self, parent: list[str]) -> int:
-        """The directory fd for ``parent``, reused while consecutive entries share it (tars list a directory's
-        entries together: resolving the path again for each costs most of the time). Only the entries *in* the
-        cached directory are written meanwhile, never the directory itself, so the fd stays valid."""
-        key = tuple(parent)
-        if key != self._cached_key:
-            self._drop_cache()
-            self._cached_fd = self._open_dir(parent)
-            self._cached_key = key
-        assert self._cached_fd is not None
-        return self._cached_fd
+    def _create(self, dir_fd: int, name: str, make: Callable[[], object]) -> None:
+        """Run ``make`` (which creates ``name``); if the name is taken, replace what is there and run it again."""
+        try:
+            make()
+        except FileExistsError:
+            self._remove_existing(dir_fd, name, keep_dir=False)
+            make()
 
-    def _drop_cache(self) -> None:
-        if self._cached_fd is not None:
-            os.close(self._cached_fd)
-        self._cached_fd = None
-        self._cached_key = None
+    def _regular(self, m: tarfile.TarInfo, dir_fd: int, name: str) -> None:
+        fd = -1
 
-    def _extract_entry(self, tar: tarfile.TarFile, m: tarfile.TarInfo, dir_fd: int, parts: list[str]) -> None:
+        def make() -> None:
+            nonlocal fd
+            fd = os.open(name, _O_NEW_FILE, 0o600, dir_fd=dir_fd)
+
+        self._create(dir_fd, name, make)
+        try:
+            reader = self.reader
+            if reader.tell() != m.offset_data:
+                reader.seek(m.offset_data)
+            sparse = cast("list[tuple[int, int]] | None", m.sparse)
+            if sparse is not None:  # GNU sparse: the data holds the listed extents only
+                for offset, length in sparse:
+                    os.lseek(fd, offset, os.SEEK_SET)
+                    reader.copy_to(fd, length, offset)
+                os.ftruncate(fd, m.size)
+            elif m.size:
+                reader.copy_to(fd, m.size)
+            self.size += m.size
+            if self.euid == 0:
+                os.fchown(fd, m.uid, m.gid)  # before the mode: chown clears set-user-ID bits
+            os.fchmod(fd, m.mode & 0o7777)
+            for attr, value in _xattrs(m):
+                try:
+                    os.setxattr(fd, attr, value)
+                except OSError:
+                    pass
+            try:
+                os.utime(fd, ns=(int(m.mtime * 1e9),) * 2)
+            except OSError:
+                pass
+        finally:
+            os.close(fd)
+
+    def _other(self, m: tarfile.TarInfo, dir_fd: int, parts: list[str]) -> None:
         name = parts[-1]
         mode = m.mode & 0o7777
         if m.isdir():
-            self._remove_existing(dir_fd, name, keep_dir=True)
             try:
                 os.mkdir(name, 0o700, dir_fd=dir_fd)
             except FileExistsError:
-                pass
+                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                if not stat.S_ISDIR(st.st_mode):
+                    self._remove_existing(dir_fd, name, keep_dir=False)
+                    os.mkdir(name, 0o700, dir_fd=dir_fd)
             self._set_meta(dir_fd, name, m, mode, is_link=False)
             self.dir_times.append((parts, int(m.mtime)))
-            return
-        self._remove_existing(dir_fd, name, keep_dir=False)
-        if m.isreg():
-            fd = os.open(
-                name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd
-            )
-            with os.fdopen(fd, "wb") as out:
-                src = tar.extractfile(m)
-                if src is not None:
-                    remaining = m.size
-                    while remaining > 0:
-                        chunk = src.read(min(remaining, 1 << 20))
-                        if not chunk:
-                            raise CorruptContent(f"unpack layer: unexpected end of data in {m.name!r}")
-                        out.write(chunk)
-                        remaining -= len(chunk)
-            self.size += m.size
-            self._set_meta(dir_fd, name, m, mode, is_link=False)
         elif m.issym():
             target = m.linkname
             if not target.startswith("/"):
@@ -344,51 +399,64 @@ class _Extractor:
                             raise CorruptContent(f"unpack layer: invalid symlink {m.name!r} -> {target!r}")
                     elif p not in ("", "."):
                         depth += 1
-            os.symlink(target, name, dir_fd=dir_fd)
+            self._create(dir_fd, name, lambda: os.symlink(target, name, dir_fd=dir_fd))
             self._set_meta(dir_fd, name, m, mode, is_link=True)
         elif m.islnk():
-            link_parts = _clean_name(m.linkname)
-            if not link_parts:
-                raise CorruptContent(f"unpack layer: invalid hard link {m.name!r} -> {m.linkname!r}")
-            src_dir = self._open_dir(link_parts[:-1], create=False)
-            try:
-                st = os.stat(link_parts[-1], dir_fd=src_dir, follow_symlinks=False)
-                if stat.S_ISDIR(st.st_mode):
-                    raise CorruptContent(f"unpack layer: hard link to a directory: {m.name!r}")
-                os.link(link_parts[-1], name, src_dir_fd=src_dir, dst_dir_fd=dir_fd, follow_symlinks=False)
-            except FileNotFoundError:
-                raise CorruptContent(
-                    f"unpack layer: hard link {m.name!r} points to {m.linkname!r}, which is not in the layer"
-                ) from None
-            finally:
-                os.close(src_dir)
+            self._hard_link(m, dir_fd, name)
         elif m.ischr() or m.isblk():
             if not self.allow_devices:
                 raise CorruptContent(f"unpack layer: refusing device node {m.name!r}")
             kind = stat.S_IFCHR if m.ischr() else stat.S_IFBLK
-            os.mknod(name, kind | mode, os.makedev(m.devmajor, m.devminor), dir_fd=dir_fd)
+            device = os.makedev(m.devmajor, m.devminor)
+            self._create(dir_fd, name, lambda: os.mknod(name, kind | mode, device, dir_fd=dir_fd))
             self._set_meta(dir_fd, name, m, mode, is_link=False)
         elif m.isfifo():
-            os.mkfifo(name, mode, dir_fd=dir_fd)
+            self._create(dir_fd, name, lambda: os.mkfifo(name, mode, dir_fd=dir_fd))
             self._set_meta(dir_fd, name, m, mode, is_link=False)
         else:
             raise CorruptContent(f"unpack layer: unsupported entry type {m.type!r} for {m.name!r}")
+
+    def _hard_link(self, m: tarfile.TarInfo, dir_fd: int, name: str) -> None:
+        link_parts = _clean_name(m.linkname)
+        if not link_parts:
+            raise CorruptContent(f"unpack layer: invalid hard link {m.name!r} -> {m.linkname!r}")
+        try:
+            src_dir, _ = self._open_dir(link_parts[:-1], create=False)
+        except FileNotFoundError:
+            src_dir = -1
+        try:
+            if src_dir < 0:
+                raise FileNotFoundError(m.linkname)
+            st = os.stat(link_parts[-1], dir_fd=src_dir, follow_symlinks=False)
+            if stat.S_ISDIR(st.st_mode):
+                raise CorruptContent(f"unpack layer: hard link to a directory: {m.name!r}")
+            self._create(
+                dir_fd,
+                name,
+                lambda: os.link(link_parts[-1], name, src_dir_fd=src_dir, dst_dir_fd=dir_fd, follow_symlinks=False),
+            )
+        except FileNotFoundError:
+            raise CorruptContent(
+                f"unpack layer: hard link {m.name!r} points to {m.linkname!r}, which is not in the layer"
+            ) from None
+        finally:
+            if src_dir >= 0:
+                os.close(src_dir)
 
     def _set_meta(self, dir_fd: int, name: str, m: tarfile.TarInfo, mode: int, *, is_link: bool) -> None:
         if self.euid == 0:
             os.chown(name, m.uid, m.gid, dir_fd=dir_fd, follow_symlinks=False)
         if not is_link:
             os.chmod(name, mode, dir_fd=dir_fd)
-        for key, value in (m.pax_headers or {}).items():
-            if key.startswith("SCHILY.xattr."):
-                attr = key[len("SCHILY.xattr.") :]
-                if attr.startswith("trusted.") or is_link:
-                    continue
+            attrs = _xattrs(m)
+            if attrs:
                 fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dir_fd)
                 try:
-                    os.setxattr(fd, attr, value.encode("utf-8", "surrogateescape"))
-                except OSError:
-                    pass
+                    for attr, value in attrs:
+                        try:
+                            os.setxattr(fd, attr, value)
+                        except OSError:
+                            pass
                 finally:
                     os.close(fd)
         if not m.isdir():
@@ -401,7 +469,7 @@ class _Extractor:
         """Directory mtimes last (creating their children changed them)."""
         for parts, mtime in reversed(self.dir_times):
             try:
-                dir_fd = self._open_dir(parts[:-1], create=False)
+                dir_fd, _ = self._open_dir(parts[:-1], create=False)
             except (OSError, CorruptContent):
                 continue
             try:
@@ -410,6 +478,19 @@ class _Extractor:
                 pass
             finally:
                 os.close(dir_fd)
+
+
+def _xattrs(m: tarfile.TarInfo) -> list[tuple[str, bytes]]:
+    """The extended attributes a PAX header carries (``trusted.*`` never: overlayfs keeps its own there)."""
+    if not m.pax_headers:
+        return []
+    out: list[tuple[str, bytes]] = []
+    for key, value in m.pax_headers.items():
+        if key.startswith("SCHILY.xattr."):
+            attr = key[len("SCHILY.xattr.") :]
+            if not attr.startswith("trusted."):
+                out.append((attr, value.encode("utf-8", "surrogateescape")))
+    return out
 
 
 def _rmtree_at(dir_fd: int, name: str) -> None:
