@@ -39,5 +39,7 @@ fi
 .venv/bin/python -m pip uninstall -q -y setuptools >/dev/null 2>&1 || true
 # Byte-compile now: with PYTHONDONTWRITEBYTECODE set, every run would otherwise recompile every module.
 .venv/bin/python -m compileall -q src >/dev/null
+# The same for the methods dataclasses generate (src/dockyard/cli/dcache.py): ~0.3 ms less per class defined.
+.venv/bin/python -m dockyard.cli.dcache >/dev/null
 ln -sf "$PWD/.venv/bin/dockyard" /usr/local/bin/dockyard
 echo "== dockyard $(.venv/bin/dockyard --version | awk '{print $3}') installed at /usr/local/bin/dockyard"

@@ -128,9 +128,9 @@ def dockyard_root() -> Iterator[Dockyard]:
     dy = Dockyard(root)
     try:
         dy("image", "bootstrap", "busybox")
-        # what an install does: bytecode, and the dataclass compile cache (see cli/commands/container_dccache.py)
+        # what an install does: bytecode, and the dataclass compile cache (see cli/dcache.py)
         subprocess.run([PYTHON, "-m", "compileall", "-q", str(REPO / "src" / "dockyard")], check=False)
-        subprocess.run([PYTHON, "-m", "dockyard.cli.commands.container_dccache"], check=False, capture_output=True)
+        subprocess.run([PYTHON, "-m", "dockyard.cli.dcache"], check=False, capture_output=True)
         yield dy
     finally:
         _cleanup_dockyard(root)

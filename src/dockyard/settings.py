@@ -13,25 +13,21 @@ Keys other than the typed ones are kept in ``Settings.extra`` for the component 
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dockyard.errors import InvalidArgument
+from dockyard import configfile
 
 __all__ = ["DEFAULT_ROOT", "Layout", "Settings", "load_settings", "resolve_root"]
 
-DEFAULT_ROOT = Path("/var/lib/dockyard")
-SYSTEM_CONFIG = Path("/etc/dockyard/config.json")
+DEFAULT_ROOT = Path(configfile.DEFAULT_ROOT)
+SYSTEM_CONFIG = Path(configfile.SYSTEM_CONFIG)
 
 
 def resolve_root(root: str | os.PathLike[str] | None = None) -> Path:
     """The state root: the explicit argument, else ``$DOCKYARD_ROOT``, else ``/var/lib/dockyard``."""
-    if root:
-        return Path(root).absolute()
-    env = os.environ.get("DOCKYARD_ROOT")
-    return Path(env).absolute() if env else DEFAULT_ROOT
+    return Path(configfile.root_path(root))
 
 
 @dataclass(frozen=True)
@@ -106,23 +102,11 @@ class Settings:
 def load_settings(root: str | os.PathLike[str] | None = None, *, debug: bool = False) -> Settings:
     """Settings for the given root, from its ``config.json`` (or the system one) when present."""
     resolved = resolve_root(root)
-    data: dict[str, object] = {}
-    for candidate in (resolved / "config.json", SYSTEM_CONFIG):
-        if candidate.is_file():
-            try:
-                loaded = json.loads(candidate.read_text())
-            except (OSError, ValueError) as exc:
-                raise InvalidArgument(f"settings: cannot read {candidate}: {exc}") from exc
-            if not isinstance(loaded, dict):
-                raise InvalidArgument(f"settings: {candidate}: expected a JSON object")
-            data = loaded
-            break
+    data = configfile.read_config(str(resolved), str(SYSTEM_CONFIG))  # checked: the lists hold strings
 
     def strings(key: str) -> tuple[str, ...]:
         value = data.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise InvalidArgument(f"settings: {key!r} must be a list of strings")
-        return tuple(value)
+        return tuple(value) if isinstance(value, list) else ()
 
     runtime = data.get("runtime", "runc")
     return Settings(

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "dockyard"
-BASE = {"errors", "settings", "timeutil", "oci", "__init__", "__main__"}
+BASE = {"errors", "configfile", "settings", "timeutil", "oci", "__init__", "__main__"}
 ALLOWED: dict[str, set[str]] = {
     "oci": {"oci", "errors"},
     "errors": set(),
-    "settings": {"errors"},
+    "configfile": {"errors"},
+    "settings": {"errors", "configfile"},
     "timeutil": set(),
     "store": BASE | {"store"},
     "build": BASE | {"store", "build", "runtime", "network", "registry"},

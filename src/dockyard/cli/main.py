@@ -1,23 +1,24 @@
 """The ``dockyard`` command line. Commands are imported lazily: ``dockyard ps`` loads only what ps needs.
 
-Each entry of :data:`COMMANDS` maps a command name to ``"module:attribute"`` (a click command or group).
+Each entry of :data:`COMMANDS` maps a command name to ``"module:attribute"`` (a click command or group), and
+:data:`SUMMARIES` gives its help text, so ``dockyard --help`` lists every command without importing any.
 Top-level shortcuts (``images``, ``rmi``, ``ps``, ``run``...) point at the same click objects as the long
 forms (``image ls``, ``image rm``, ``container ls``, ``container run``) so both behave identically.
+
+Start-up cost is most of what short commands cost, so this module imports only ``os`` and ``sys``. ``main``
+first offers the command line to the fast paths of :mod:`dockyard.cli.fastpath` (``ps`` and ``--version``
+without click or the engine's classes); anything they do not take, exactly as given, goes to the click
+application in :mod:`dockyard.cli.app`, with the dataclass compile cache (:mod:`dockyard.cli.dcache`) in place.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import sys
-from typing import Any
 
-import click
+__all__ = ["COMMANDS", "SUMMARIES", "VERSION_MESSAGE", "main"]
 
-from dockyard import __version__
-
-__all__ = ["COMMANDS", "main"]
+VERSION_MESSAGE = "dockyard version %(version)s"
 
 COMMANDS: dict[str, str] = {
     # groups
@@ -70,83 +71,101 @@ COMMANDS: dict[str, str] = {
     "version": "dockyard.cli.commands.system:version_cmd",
 }
 
+# The first paragraph of each command's help (tests/unit/cli/test_main.py checks them against the commands).
+SUMMARIES: dict[str, str] = {
+    "attach": "Attach local standard input, output, and error streams to a running container.",
+    "build": "Build an image from a Dockerfile (PATH is a directory, or - for a tar or a Dockerfile on stdin).",
+    "builder": "Manage builds.",
+    "commit": "Create a new image from a container's changes.",
+    "container": "Manage containers.",
+    "cp": "Copy files/folders between a container and the local filesystem.",
+    "create": "Create a new container.",
+    "diff": "Inspect changes to files or directories on a container's filesystem.",
+    "exec": "Execute a command in a running container.",
+    "export": "Export a container's filesystem as a tar archive.",
+    "history": "Show the history of an image.",
+    "image": "Manage images.",
+    "images": "List images.",
+    "import": "Import the contents from a tarball to create a filesystem image.",
+    "info": "Display system-wide information.",
+    "inspect": "Return low-level information on dockyard objects.",
+    "kill": "Kill one or more running containers.",
+    "load": "Load an image from a tar archive or STDIN.",
+    "login": "Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.",
+    "logout": "Log out from a registry.\nIf no server is specified, the default is defined by the daemon.",
+    "logs": "Fetch the logs of a container.",
+    "network": "Manage networks.",
+    "pause": "Pause all processes within one or more containers.",
+    "port": "List port mappings or a specific mapping for the container.",
+    "ps": "List containers.",
+    "pull": "Download an image from a registry.",
+    "push": "Upload an image to a registry.",
+    "registry": "Run dockyard's own registry (OCI distribution spec, Docker registry API v2).",
+    "rename": "Rename a container.",
+    "restart": "Restart one or more containers.",
+    "rm": "Remove one or more containers.",
+    "rmi": "Remove one or more images.",
+    "run": "Create and run a new container from an image.",
+    "save": "Save one or more images to a tar archive (streamed to STDOUT by default).",
+    "start": "Start one or more stopped containers.",
+    "stats": "Display a live stream of container(s) resource usage statistics.",
+    "stop": "Stop one or more running containers.",
+    "system": "Manage dockyard and check the host.",
+    "tag": "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE.",
+    "top": "Display the running processes of a container.",
+    "unpause": "Unpause all processes within one or more containers.",
+    "version": "Show the dockyard version information.",
+    "volume": "Manage volumes.",
+    "wait": "Block until one or more containers stop, then print their exit codes.",
+}
 
-class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use, from a ``name -> "mod:attr"`` table."""
 
-    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.lazy = lazy or {}
+def _dispatch(argv: list[str] | None) -> object:
+    """Run the command: a fast path when one takes it, else click (its return value: an exit code or None)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    from dockyard.cli.fastpath import run_fast
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        names = set(super().list_commands(ctx)) | {n for n in self.lazy if self._available(n)}
-        return sorted(names)
+    handled = run_fast(args)
+    if handled is not None:
+        return handled
+    if args not in ([], ["--help"], ["-h"]):  # the top-level help defines no dataclass
+        from dockyard.cli.dcache import install
 
-    def _available(self, name: str) -> bool:
-        module = self.lazy[name].partition(":")[0]
-        return importlib.util.find_spec(module) is not None
+        install()  # before any dataclass is defined: most commands define dozens
+    from dockyard.cli.app import cli
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in self.commands:
-            return self.commands[cmd_name]
-        target = self.lazy.get(cmd_name)
-        if target is None:
-            return None
-        module_name, _, attr = target.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                return None
-            raise
-        cmd = getattr(module, attr, None)
-        if not isinstance(cmd, click.Command):
-            return None
-        return cmd
-
-
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings=CONTEXT_SETTINGS)
-@click.option("--root", envvar="DOCKYARD_ROOT", metavar="DIR", help="State root (default /var/lib/dockyard).")
-@click.option("--debug", "-D", is_flag=True, envvar="DOCKYARD_DEBUG", help="Show tracebacks and debug logs.")
-@click.option(
-    "--log-level",
-    "-l",
-    type=click.Choice(["debug", "info", "warn", "error", "fatal"]),
-    default="warn",
-    help="Logging level.",
-)
-@click.version_option(__version__, "--version", "-v", message="dockyard version %(version)s")
-@click.pass_context
-def cli(ctx: click.Context, root: str | None, debug: bool, log_level: str) -> None:
-    """A Docker-compatible container engine.
-
-    Use it as you would use docker: dockyard build, dockyard run, dockyard push...
-    """
-    from dockyard.cli.state import CliState
-
-    ctx.obj = CliState(root=root, debug=debug, log_level="debug" if debug else log_level)
+    return cli.main(args=argv, prog_name="dockyard", standalone_mode=False)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turn errors into one line on stderr and Docker's exit codes."""
-    from dockyard.errors import DockyardError
-
     debug = bool(os.environ.get("DOCKYARD_DEBUG")) or any(a in ("--debug", "-D") for a in (argv or sys.argv[1:]))
     try:
-        rc = cli.main(args=argv, prog_name="dockyard", standalone_mode=False)
+        rc = _dispatch(argv)
         if isinstance(rc, int) and rc:
             sys.exit(rc)  # ctx.exit(n) returns n when standalone_mode is off
-    except click.exceptions.Abort:
-        sys.exit(130)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(125 if exc.exit_code in (1, 2) else exc.exit_code)
-    except DockyardError as exc:
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        _fail(exc, debug)
+
+
+def _fail(exc: BaseException, debug: bool) -> None:
+    """Exit as the error asks: click's usage errors and aborts, dockyard's errors, interrupts, OS errors.
+
+    click is only consulted when it was loaded (an error from a fast path cannot be one of its exceptions)."""
+    from dockyard.errors import DockyardError
+
+    click = sys.modules.get("click")
+    if click is not None:
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(125 if exc.exit_code in (1, 2) else exc.exit_code)
+    if isinstance(exc, DockyardError):
         if debug:
             import traceback
 
@@ -155,18 +174,14 @@ def main(argv: list[str] | None = None) -> None:
 
         print_error(exc)
         sys.exit(getattr(exc, "exit_code", 125))
-    except KeyboardInterrupt:
+    if isinstance(exc, KeyboardInterrupt):
         sys.exit(130)
-    except OSError as exc:
+    if isinstance(exc, OSError):
         if debug or isinstance(exc, BrokenPipeError):
-            raise
+            raise exc
         from dockyard.cli.output import print_error
 
         where = f"{exc.filename}: " if exc.filename else ""
         print_error(DockyardError(f"{where}{exc.strerror or exc}"))
         sys.exit(125)
-    except BrokenPipeError:
-        # stdout closed early (dockyard images | head): not an error.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(0)
+    raise exc

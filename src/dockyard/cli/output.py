@@ -13,14 +13,17 @@ import json
 import re
 import shlex
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 import click
 
+from dockyard.cli.tables import binary_size, human_duration, human_size, render_table
+
 __all__ = [
     "FormatError",
     "Template",
+    "binary_size",
     "human_duration",
     "human_size",
     "print_error",
@@ -30,86 +33,12 @@ __all__ = [
 ]
 
 
-def human_size(size: float, precision: int = 3) -> str:
-    """Docker's ``units.HumanSizeWithPrecision``: decimal units, ``145MB``, ``4.27kB``, ``0B``."""
-    units = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
-    i = 0
-    value = float(size)
-    while value >= 1000 and i < len(units) - 1:
-        value /= 1000
-        i += 1
-    return f"{_go_g(value, precision)}{units[i]}"
-
-
-def _go_g(value: float, precision: int) -> str:
-    text = f"{value:.{precision}g}"
-    if "e" in text:  # Go prints e.g. 1e+03 the same way, but sizes never get there after scaling
-        return text
-    return text
-
-
-def binary_size(size: float) -> str:
-    """``units.BytesSize``: binary units, ``1.5MiB`` (used by stats)."""
-    units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
-    i = 0
-    value = float(size)
-    while value >= 1024 and i < len(units) - 1:
-        value /= 1024
-        i += 1
-    return f"{value:.4g}{units[i]}"
-
-
-def human_duration(seconds: float) -> str:
-    """go-units ``HumanDuration``: ``Less than a second``, ``7 seconds``, ``About a minute``, ``3 days``."""
-    if seconds < 1:
-        return "Less than a second"
-    if int(seconds) == 1:
-        return "1 second"
-    if seconds < 60:
-        return f"{int(seconds)} seconds"
-    minutes = int(seconds / 60)
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = int(seconds / 3600 + 0.5)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{hours // 24 // 365} years"
-
-
 def since(timestamp: float, now: float | None = None) -> str:
     """``7 seconds ago``, as Docker's CREATED columns."""
     import time
 
     now = time.time() if now is None else now
     return f"{human_duration(max(0.0, now - timestamp))} ago"
-
-
-def render_table(headers: Sequence[str], rows: Iterable[Sequence[str]], out: TextIO | None = None) -> None:
-    """Print like Go's tabwriter(minwidth=10, tabwidth=1, padding=3): the last column is not padded."""
-    out = out or sys.stdout
-    all_rows = [list(headers), *[list(r) for r in rows]]
-    ncols = max(len(r) for r in all_rows)
-    widths = [0] * ncols
-    for r in all_rows:
-        for i, cell in enumerate(r[:-1]):
-            widths[i] = max(widths[i], len(cell))
-    widths = [max(w + 3, 10) for w in widths]
-    lines = []
-    for r in all_rows:
-        parts = [cell.ljust(widths[i]) for i, cell in enumerate(r[:-1])]
-        parts.append(r[-1] if r else "")
-        lines.append("".join(parts).rstrip() if r and r[-1] == "" else "".join(parts))
-    out.write("\n".join(lines) + "\n")
 
 
 class FormatError(click.UsageError):

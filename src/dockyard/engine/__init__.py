@@ -7,11 +7,9 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
 
-from dockyard.settings import Settings
-
-if TYPE_CHECKING:
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing or settings: the fast ``ps`` imports
+if TYPE_CHECKING:  # engine.containers.rows, and with it this package, and needs neither
     from dockyard.engine.builds import BuildService
     from dockyard.engine.containers import ContainerService
     from dockyard.engine.distribution import DistributionService
@@ -19,6 +17,7 @@ if TYPE_CHECKING:
     from dockyard.engine.networks import NetworkService
     from dockyard.engine.system import SystemService
     from dockyard.engine.volumes import VolumeService
+    from dockyard.settings import Settings
     from dockyard.store import Store
 
 __all__ = ["Engine"]

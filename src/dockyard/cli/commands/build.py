@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dockyard.cli.main import LazyGroup
+from dockyard.cli.app import LazyGroup
 
 if TYPE_CHECKING:
     from dockyard.engine import Engine

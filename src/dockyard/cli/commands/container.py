@@ -12,10 +12,7 @@ from typing import Any
 
 import click
 
-from dockyard.cli.commands.container_dccache import install as _install_dataclass_cache
-from dockyard.cli.main import LazyGroup
-
-_install_dataclass_cache()  # container commands define ~80 dataclasses: reuse their compiled methods
+from dockyard.cli.app import LazyGroup
 
 __all__ = [
     "attach_cmd",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dockyard.cli.main import LazyGroup
+from dockyard.cli.app import LazyGroup
 from dockyard.cli.output import human_duration, human_size, render_rows
 
 if TYPE_CHECKING:

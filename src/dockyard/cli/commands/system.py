@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from dockyard.cli.main import LazyGroup
+from dockyard.cli.app import LazyGroup
 from dockyard.cli.output import Template, binary_size
 
 __all__ = ["check_cmd", "info_cmd", "system_group", "version_cmd"]

@@ -11,9 +11,11 @@ facade. Names are imported on first use, so ``ps`` pays only for what it touches
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the fast ``ps`` imports this package)
 if TYPE_CHECKING:
+    from typing import Any
+
     from dockyard.engine.containers.commit import CommitOptions
     from dockyard.engine.containers.execs import ExecRecord
     from dockyard.engine.containers.files import ArchiveStat, Change, ChangeKind

@@ -1,23 +1,32 @@
 """``ps``: the containers to show (Docker's ``-a``/``-n``/``-l`` and ``--filter`` semantics) and the summary of
 each, from the database and a few cheap liveness checks only (no runtime, network or image store imports unless
-a filter needs them: ``ancestor=``)."""
+a filter needs them: ``ancestor=``). The display rules (status text, command, image) and the choice of rows are
+``rows.py``'s, shared with the command line's fast ``ps``."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dockyard.engine.containers.liveness import effective, needs_reconcile
 from dockyard.engine.containers.records import ContainerRecord
+from dockyard.engine.containers.rows import (
+    command_text,
+    display_image,
+    image_names,
+    normalized_reference,
+    select,
+    split_reference,
+)
+from dockyard.engine.containers.rows import status_text as row_status_text
 from dockyard.engine.containers.types import ContainerStatus, MountRequestType
 from dockyard.errors import InvalidArgument
 
 if TYPE_CHECKING:
     from dockyard.engine.containers.service import ContainerService
 
-__all__ = ["ContainerFilters", "ContainerSummary", "list_containers", "network_names", "status_text"]
+__all__ = ["ContainerFilters", "ContainerSummary", "list_containers", "network_names", "split_reference", "status_text"]
 
 _FILTERS = ("ancestor", "before", "expose", "exited", "health", "id", "is-task", "label", "name", "network",
             "publish", "since", "status", "volume")  # fmt: skip
@@ -69,11 +78,7 @@ class ContainerSummary:
     @property
     def command(self) -> str:
         """Docker's ``Command``: the program and its arguments, those with a space in single quotes."""
-        args = self.record.config.args
-        if not args:
-            return ""
-        rest = [f"'{a}'" if " " in a else a for a in args[1:]]
-        return " ".join([args[0], *rest])
+        return command_text(self.record.config.args)
 
 
 def network_names(record: ContainerRecord) -> list[str]:
@@ -89,71 +94,16 @@ def network_names(record: ContainerRecord) -> list[str]:
 
 
 def status_text(record: ContainerRecord, now: float) -> str:
-    """Docker's ``State.String()``: ``Up 6 seconds``, ``Up 2 minutes (Paused)``, ``Exited (0) 2 minutes ago``,
-    ``Created``, ``Restarting (1) 3 seconds ago``, ``Removal In Progress``, ``Dead``."""
-    from dockyard.engine.containers.humanize import human_duration
+    """Docker's ``State.String()`` of the record (``Up 6 seconds``, ``Exited (0) 2 minutes ago``...)."""
+    return row_status_text(str(record.status), record.exit_code, record.started_at, record.finished_at, now)
 
-    status = record.status
-    if status is ContainerStatus.RUNNING:
-        return f"Up {human_duration(now - record.started_at)}"
-    if status is ContainerStatus.PAUSED:
-        return f"Up {human_duration(now - record.started_at)} (Paused)"
-    if status is ContainerStatus.RESTARTING:
-        return f"Restarting ({record.exit_code}) {human_duration(now - record.finished_at)} ago"
-    if status is ContainerStatus.REMOVING:
-        return "Removal In Progress"
-    if status is ContainerStatus.DEAD:
-        return "Dead"
-    if record.started_at <= 0:
-        return "Created"
-    if record.finished_at <= 0:
-        return ""
-    return f"Exited ({record.exit_code}) {human_duration(now - record.finished_at)} ago"
+
+_normalized = normalized_reference  # the name the unit tests use
 
 
 def _image_names(svc: ContainerService) -> dict[str, str]:
     """Tag name (docker.io/library/busybox:latest) -> image ID, straight from the store's table."""
-    try:
-        rows = svc.store.db.query("SELECT name, image_id FROM image_tags")
-    except sqlite3.Error:
-        return {}
-    return {str(r[0]): str(r[1]) for r in rows}
-
-
-def split_reference(ref: str) -> tuple[str, str, str, str]:
-    """(domain, path, tag, digest) of a reference the way Docker normalizes it (``busybox`` ->
-    ``docker.io``, ``library/busybox``, ``latest``, ""); cheap, for display only (no validation)."""
-    name, _, digest = ref.partition("@")
-    slash = name.rfind("/")
-    colon = name.rfind(":")
-    tag = ""
-    if colon > slash:
-        name, tag = name[:colon], name[colon + 1 :]
-    first, sep, rest = name.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        domain, path = first, rest
-    else:
-        domain, path = "docker.io", name
-    if domain == "docker.io" and "/" not in path:
-        path = f"library/{path}"
-    return domain, path, tag or ("" if digest else "latest"), digest
-
-
-def _normalized(ref: str) -> str:
-    domain, path, tag, digest = split_reference(ref)
-    return f"{domain}/{path}@{digest}" if digest else f"{domain}/{path}:{tag}"
-
-
-def _display_image(record: ContainerRecord, tags: Mapping[str, str]) -> str:
-    ref = record.image_ref
-    if ref == record.image_id or ref.startswith("sha256:"):
-        return record.image_id
-    target = tags.get(_normalized(ref))
-    if target is None and "@" in ref:
-        return ref
-    if target != record.image_id and not record.image_id.removeprefix("sha256:").startswith(ref):
-        return record.image_id
-    return ref
+    return image_names(svc.store.db.query)
 
 
 def _matches(record: ContainerRecord, f: ContainerFilters, ancestors: set[str] | None) -> bool:
@@ -239,27 +189,22 @@ def list_containers(
     since = _bound(svc, filters.get("since"), records)
     ancestors = _ancestors(svc, filters.get("ancestor")) if filters.get("ancestor") else None
     show_all = all or limit > 0 or bool(filters.get("status")) or bool(filters.get("exited"))
-    out = []
-    for r in records:
-        if not show_all and r.status not in (ContainerStatus.RUNNING, ContainerStatus.PAUSED,
-                                              ContainerStatus.RESTARTING):  # fmt: skip
-            continue
+
+    def keep(r: ContainerRecord) -> bool:
         if before is not None and r.created >= before:
-            continue
+            return False
         if since is not None and r.created <= since:
-            continue
-        if not _matches(r, filters, ancestors):
-            continue
-        out.append(r)
-        if 0 < limit <= len(out):
-            break
+            return False
+        return _matches(r, filters, ancestors)
+
+    out = select(records, lambda r: str(r.status), show_all=show_all, limit=limit, keep=keep)
     tags = _image_names(svc) if out else {}
     summaries = []
     for r in out:
         rw = root = None
         if size:
             rw, root = svc.sizes(r)
-        summaries.append(ContainerSummary(r, _display_image(r, tags), rw, root))
+        summaries.append(ContainerSummary(r, display_image(r.image_ref, r.image_id, tags), rw, root))
     return summaries
 
 

@@ -158,7 +158,9 @@ class RunConfig:
     @property
     def args(self) -> tuple[str, ...]:
         """Entrypoint + command: what PID 1 runs."""
-        return (*(self.entrypoint or ()), *(self.cmd or ()))
+        from dockyard.engine.containers.rows import program_args
+
+        return program_args(self.entrypoint, self.cmd)
 
     @property
     def path(self) -> str:

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.cli.commands import container_dccache as dcc
+from dockyard.cli import dcache as dcc
 
 SCRIPT = textwrap.dedent(
     """
     import sys
-    from pathlib import Path
-    from dockyard.cli.commands import container_dccache as dcc
-    dcc.CACHE_FILE = Path(sys.argv[1])
+    from dockyard.cli import dcache as dcc
+    dcc.CACHE_FILE = sys.argv[1]
     dcc.install()
     import dataclasses
 
@@ -36,7 +35,7 @@ SCRIPT = textwrap.dedent(
     else:
         raise AssertionError("not frozen")
     dcc._save(force=True)
-    print(len(dcc._cache), len(dcc._new))
+    print(sum(len(t) for t in dcc._tables.values()), sum(len(v) for v in dcc._new.values()))
     """
 )
 

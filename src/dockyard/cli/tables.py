@@ -1,0 +1,62 @@
+"""Docker-style tables, sizes and durations: the part of ``output.py`` the fast ``ps`` needs, importing only
+``sys`` (``output.py``, which re-exports all of it, also brings click and the ``--format`` template engine)."""
+
+from __future__ import annotations
+
+import sys
+
+from dockyard.engine.containers.humanize import human_duration
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: type checkers treat this name as True
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import TextIO
+
+__all__ = ["binary_size", "human_duration", "human_size", "render_table"]
+
+
+def human_size(size: float, precision: int = 3) -> str:
+    """Docker's ``units.HumanSizeWithPrecision``: decimal units, ``145MB``, ``4.27kB``, ``0B``."""
+    units = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
+    i = 0
+    value = float(size)
+    while value >= 1000 and i < len(units) - 1:
+        value /= 1000
+        i += 1
+    return f"{_go_g(value, precision)}{units[i]}"
+
+
+def _go_g(value: float, precision: int) -> str:
+    text = f"{value:.{precision}g}"
+    if "e" in text:  # Go prints e.g. 1e+03 the same way, but sizes never get there after scaling
+        return text
+    return text
+
+
+def binary_size(size: float) -> str:
+    """``units.BytesSize``: binary units, ``1.5MiB`` (used by stats)."""
+    units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+    i = 0
+    value = float(size)
+    while value >= 1024 and i < len(units) - 1:
+        value /= 1024
+        i += 1
+    return f"{value:.4g}{units[i]}"
+
+
+def render_table(headers: Sequence[str], rows: Iterable[Sequence[str]], out: TextIO | None = None) -> None:
+    """Print like Go's tabwriter(minwidth=10, tabwidth=1, padding=3): the last column is not padded."""
+    out = out or sys.stdout
+    all_rows = [list(headers), *[list(r) for r in rows]]
+    ncols = max(len(r) for r in all_rows)
+    widths = [0] * ncols
+    for r in all_rows:
+        for i, cell in enumerate(r[:-1]):
+            widths[i] = max(widths[i], len(cell))
+    widths = [max(w + 3, 10) for w in widths]
+    lines = []
+    for r in all_rows:
+        parts = [cell.ljust(widths[i]) for i, cell in enumerate(r[:-1])]
+        parts.append(r[-1] if r else "")
+        lines.append("".join(parts).rstrip() if r and r[-1] == "" else "".join(parts))
+    out.write("\n".join(lines) + "\n")
