@@ -7,7 +7,6 @@ transaction, everything protected by the caller's lease until then.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import secrets
@@ -162,25 +161,11 @@ def ingest_layer_stream(
 
 
 def _gzip_into(src: BinaryIO, writer: ContentWriter) -> Digest:
-    from isal import igzip
+    """gzip ``src`` into ``writer`` (:mod:`dockyard.store.layergzip`); returns the diff ID."""
+    from dockyard.store.layergzip import gzip_blocks
 
-    h = hashlib.sha256()
-
-    class _Sink(io.RawIOBase):
-        def writable(self) -> bool:
-            return True
-
-        def write(self, b: object) -> int:
-            data = bytes(b)  # type: ignore[call-overload]
-            writer.write(data)
-            return len(data)
-
-    sink = _Sink()
-    with igzip.IGzipFile(fileobj=sink, mode="wb", compresslevel=1, mtime=0) as gz:
-        while chunk := src.read(_CHUNK):
-            h.update(chunk)
-            gz.write(chunk)
-    return Digest("sha256", h.hexdigest())
+    diff_id, _ = gzip_blocks(src.read, writer.write, threads=min(4, os.cpu_count() or 1))
+    return diff_id
 
 
 def write_image(
