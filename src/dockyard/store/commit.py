@@ -25,10 +25,11 @@ from dockyard.oci.manifest import Manifest
 from dockyard.oci.mediatypes import MediaType, layer_compression
 from dockyard.oci.reference import Reference
 from dockyard.store.content import ContentWriter
+from dockyard.store.fsutil import disk_error
 from dockyard.store.images import ImageRecord
 from dockyard.store.layers import Layer, chain_of
 from dockyard.store.leases import Lease, LeaseKind
-from dockyard.store.unpack import UnpackResult, detect_compression, unpack_layer
+from dockyard.store.unpack import detect_compression, unpack_layer
 
 if TYPE_CHECKING:
     from dockyard.store import Store
@@ -68,15 +69,22 @@ def ingest_layer_blob(
 ) -> LayerBlob:
     """Unpack an already-stored layer blob (verifying its diff ID when known) on top of ``parent``."""
     lease.add(LeaseKind.BLOB, str(desc.digest))
-
-    def fill(target: Path) -> UnpackResult:
+    if expected_diff_id is not None:
+        found = find_layer(store, lease, desc, parent, expected_diff_id)
+        if found is not None:
+            return found
+    target = new_unpack_dir(store)
+    try:
         with store.content.open(desc.digest) as f:
-            return unpack_layer(
+            result = unpack_layer(
                 f, target, allow_devices=allow_devices, expected_diff_id=expected_diff_id, on_progress=on_progress
             )
-
-    layer = store.layers.ensure(parent, lease, fill, expected_diff_id)
-    return LayerBlob(desc, layer.diff_id, layer)
+        lease.add(LeaseKind.LAYER, str(chain_of(parent, result.diff_id)))
+        return publish_layer(store, lease, desc, parent, result.diff_id, result.size, target)
+    except OSError as exc:
+        raise disk_error(exc, "unpack layer") from exc
+    finally:
+        discard_unpack_dir(target)
 
 
 def find_layer(
@@ -96,11 +104,43 @@ def new_unpack_dir(store: Store) -> Path:
 
     Publish it with :func:`publish_layer`, or drop it with :func:`discard_unpack_dir`; if the process dies first,
     start-up removes it (it lives in a ``tmp-<pid>-*`` directory of the layer store).
+
+    The directory is placed the way ext4 places top-level directories (see :func:`_spread`): in a block group of
+    its own rather than next to its parent — where the layers that were just removed (an ``rmi`` before a
+    ``pull``) left thousands of freed inodes that ext4 without a journal will not reuse for minutes, and steps
+    over one by one for every file it creates (a 4,000-file layer: 3.4 s of system time instead of 0.15 s).
     """
     tmp = store.layers.root / f"tmp-{os.getpid()}-{secrets.token_hex(4)}"
-    diff = tmp / "diff"
-    diff.mkdir(parents=True)
+    tmp.mkdir(parents=True)
+    _spread(tmp)
+    diff = tmp / f"diff-{secrets.token_hex(8)}"  # a name of its own: it seeds the group ext4 looks at first
+    diff.mkdir()
     return diff
+
+
+_FS_IOC_GETFLAGS = 0x80086601
+_FS_IOC_SETFLAGS = 0x40086602
+_FS_TOPDIR_FL = 0x00020000
+
+
+def _spread(directory: Path) -> None:
+    """Mark ``directory`` as a top of hierarchy (``chattr +T``): ext4's Orlov allocator then puts each directory
+    made in it in the least used block group (a random one among equals), and their contents follow. A hint only:
+    ignored where the filesystem does not have it."""
+    import fcntl
+    import struct
+
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        flags = struct.unpack("i", fcntl.ioctl(fd, _FS_IOC_GETFLAGS, b"\0" * 4))[0]
+        fcntl.ioctl(fd, _FS_IOC_SETFLAGS, struct.pack("i", flags | _FS_TOPDIR_FL))
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def discard_unpack_dir(diff_dir: Path) -> None:
