@@ -63,7 +63,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_QUEUE_CHUNKS = 64
+_QUEUE_CHUNKS = 16  # megabyte chunks: enough to keep every stage busy
 _REPLAY_CHUNK = 1 << 20
 _EOF = object()
 
