@@ -1,23 +1,27 @@
-"""``dockyard push`` / ``pull`` against Debian's ``docker-registry`` on loopback, side by side with ``skopeo copy``
-(and ``docker push/pull`` or ``podman`` when one is installed and running; dockerd is never started here).
+"""``dockyard push`` / ``pull`` against Debian's ``docker-registry`` on loopback, side by side with ``skopeo copy``,
+Podman (own storage, ``--runtime runc``) and Docker (a private ``dockerd``, started here and stopped at the end).
 
 Two images:
 
 * ``random`` — one layer holding a single file of ``--size-mb`` random bytes (incompressible: the blob is as big);
 * ``slim``   — ``debian:bookworm-slim`` (bootstrapped, 77 MB rootfs) plus three layers (8 MB random, 8 MB of text,
-  2000 small files): about 50 MB compressed in four layers.
+  2000 small files): about 45 MB compressed in four layers, the stand-in for python:3.11-slim.
 
-Push: a fresh registry (empty storage) for every run, so every blob is really sent. Pull: the image is removed
-locally (``rmi``, which also collects its blobs and layers) before every run, so every layer is downloaded *and*
-unpacked; skopeo pulls to a directory (no unpacking, the brief's reference). Each figure is a whole command as a user
-runs it (process start included), median of ``--runs`` runs. Prints figures and ratios; never asserts timings.
+Push: a fresh registry (empty storage) for every run, so every blob is really sent. dockyard and skopeo send the
+stored blobs as they are (skopeo from an OCI layout of the image); Docker and Podman keep layers uncompressed and
+compress them as they push, as they always do. Pull: each engine removes the image (and its layers) before every
+run, so every layer is downloaded *and* unpacked; skopeo copies to a directory (no unpacking, the brief's
+reference). Each figure is a whole command as a user runs it (process start included), median of ``--runs`` runs,
+the engines taking turns within each run. Prints figures and ratios; never asserts timings.
 
-    python3 bench/distribution/push_pull.py [--runs 3] [--size-mb 200] [--only random|slim]
+    python3 bench/distribution/push_pull.py [--runs 3] [--size-mb 200] [--only random|slim] [--no-docker]
+        [--no-podman]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import secrets
@@ -35,6 +39,9 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from engines import Engine, private_docker, private_podman, unmount_under
 
 # Measured on this machine against the same registry (the brief of issue 6); printed for comparison.
 REFERENCE = {
@@ -92,32 +99,17 @@ def registry(storage: Path) -> Iterator[str]:
 
 
 class Tools:
-    def __init__(self, root: Path) -> None:
-        self.env = {**os.environ, "DOCKYARD_ROOT": str(root), "DOCKER_CONFIG": str(root / "docker-config")}
+    """dockyard (on the benchmark's root) and skopeo; Docker and Podman when they are installed and wanted."""
+
+    def __init__(self, root: Path, docker: Engine | None = None, podman: Engine | None = None) -> None:
+        env = {**os.environ, "DOCKYARD_ROOT": str(root), "DOCKER_CONFIG": str(root / "docker-config")}
+        self.dy = Engine("dockyard", [sys.executable, "-m", "dockyard"], env)
+        self.skopeo = Engine("skopeo", ["skopeo", "--insecure-policy"], env)
+        self.docker = docker
+        self.podman = podman
 
     def dockyard(self, *args: str) -> float:
-        return timed([sys.executable, "-m", "dockyard", *args], self.env)
-
-    def skopeo(self, *args: str) -> float:
-        return timed(["skopeo", "--insecure-policy", *args], self.env)
-
-    def docker(self, *args: str) -> float:
-        return timed(["docker", *args], dict(os.environ))
-
-
-def timed(argv: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return elapsed
-
-
-def docker_running() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+        return self.dy.timed(*args)
 
 
 # -- images ------------------------------------------------------------------------------------------------------
@@ -197,54 +189,73 @@ def oci_layout(tools: Tools, work: Path, image: str) -> Path:
 # -- measuring ---------------------------------------------------------------------------------------------------
 
 
-def measure(
-    name: str, image: str, tools: Tools, work: Path, runs: int, docker: bool
-) -> dict[str, dict[str, list[float]]]:
+def measure(name: str, image: str, tools: Tools, work: Path, runs: int) -> dict[str, dict[str, list[float]]]:
     results: dict[str, dict[str, list[float]]] = {"push": {}, "pull": {}}
 
     def add(kind: str, tool: str, value: float) -> None:
         results[kind].setdefault(tool, []).append(value)
 
+    dy, skopeo, docker, podman = tools.dy, tools.skopeo, tools.docker, tools.podman
     layout = oci_layout(tools, work, image)
-    docker_archive = work / f"{name}.docker.tar"
-    if docker:
-        tools.dockyard("save", "-o", str(docker_archive), image)
-        tools.docker("load", "-i", str(docker_archive))
+    archive = work / f"{name}.docker.tar"
+    podman_name = ""
+    if docker is not None or podman is not None:
+        dy("save", "-o", str(archive), image)
+    if docker is not None:
+        docker("load", "-i", str(archive))
+    if podman is not None:
+        loaded = podman("load", "-i", str(archive))
+        podman_name = loaded.strip().splitlines()[-1].split("Loaded image:", 1)[-1].strip().split(",")[0]
     for i in range(runs):
         with registry(work / f"push-{name}-{i}") as host:
             target = f"{host}/bench/{name}:1"
-            tools.dockyard("tag", image, target)
-            add("push", "dockyard", tools.dockyard("push", target))
-            tools.dockyard("rmi", target)
+            dy("tag", image, target)
+            add("push", "dockyard", dy.timed("push", target))
+            dy("rmi", target)
         with registry(work / f"push-skopeo-{name}-{i}") as host:
             add(
                 "push",
                 "skopeo",
-                tools.skopeo("copy", "--dest-tls-verify=false", f"oci:{layout}", f"docker://{host}/b:1"),
+                skopeo.timed("copy", "--dest-tls-verify=false", f"oci:{layout}", f"docker://{host}/b:1"),
             )
-        if docker:
+        if podman is not None:
+            with registry(work / f"push-podman-{name}-{i}") as host:
+                dest = f"docker://{host}/bench/{name}:1"
+                add("push", "podman", podman.timed("push", "--tls-verify=false", podman_name, dest))
+        if docker is not None:
             with registry(work / f"push-docker-{name}-{i}") as host:
-                tools.docker("tag", image, f"{host}/bench/{name}:1")
-                add("push", "docker", tools.docker("push", f"{host}/bench/{name}:1"))
-                tools.docker("rmi", f"{host}/bench/{name}:1")
+                docker("tag", image, f"{host}/bench/{name}:1")
+                add("push", "docker", docker.timed("push", f"{host}/bench/{name}:1"))
+                docker("rmi", f"{host}/bench/{name}:1")
+    # the engines must download every layer: nothing of the image may be left in their stores
+    if docker is not None:
+        docker.quiet("rmi", "-f", image)
+    if podman is not None:
+        podman.quiet("rmi", "-f", podman_name)
     with registry(work / f"pull-{name}") as host:
         source = f"{host}/bench/{name}:1"
-        tools.dockyard("tag", image, source)
-        tools.dockyard("push", source)
-        tools.dockyard("rmi", image)
+        dy("tag", image, source)
+        dy("push", source)
+        dy("rmi", image)
         for i in range(runs):
-            tools.dockyard("rmi", source)
-            add("pull", "dockyard", tools.dockyard("pull", source))
+            dy("rmi", source)
+            add("pull", "dockyard", dy.timed("pull", source))
             out = work / f"skopeo-{name}-{i}"
-            add("pull", "skopeo", tools.skopeo("copy", "--src-tls-verify=false", f"docker://{source}", f"dir:{out}"))
+            add("pull", "skopeo", skopeo.timed("copy", "--src-tls-verify=false", f"docker://{source}", f"dir:{out}"))
             shutil.rmtree(out)
-            if docker:
-                subprocess.run(["docker", "rmi", source], capture_output=True)
-                add("pull", "docker", tools.docker("pull", source))
-        tools.dockyard("tag", source, image)
-        tools.dockyard("rmi", source)
-    if docker:
-        subprocess.run(["docker", "rmi", image], capture_output=True)
+            if podman is not None:
+                podman.quiet("rmi", "-f", source)
+                add("pull", "podman", podman.timed("pull", "--tls-verify=false", source))
+            if docker is not None:
+                docker.quiet("rmi", "-f", source)
+                add("pull", "docker", docker.timed("pull", source))
+        dy("tag", source, image)
+        dy("rmi", source)
+    if podman is not None:
+        podman.quiet("rmi", "-af")
+    if docker is not None:
+        docker.quiet("rmi", "-f", source)
+    archive.unlink(missing_ok=True)
     shutil.rmtree(layout)
     return results
 
@@ -257,24 +268,22 @@ def report(name: str, size: float, results: dict[str, dict[str, list[float]]], r
         rows = [(tool, statistics.median(v), min(v)) for tool, v in results[kind].items()]
         for tool, med, best in rows:
             ratio = "" if tool == "dockyard" else f"   dockyard/{tool} = {ours / med:.2f}"
-            print(f"    {tool:<10} median {med:6.2f} s  best {best:6.2f} s  ({size / 1e6 / med:5.0f} MB/s){ratio}")
+            spread = " ".join(f"{v:.2f}" for v in results[kind][tool])
+            print(
+                f"    {tool:<10} median {med:6.2f} s  best {best:6.2f} s  ({size / 1e6 / med:5.0f} MB/s){ratio}"
+                f"   [{spread}]"
+            )
         for tool, value in reference.get(kind, {}).items():
             print(f"    {tool:<10} brief  {value:6.2f} s (reference figure)   dockyard/{tool} = {ours / value:.2f}")
 
 
 def blob_bytes(root: Path, image: str, tools: Tools) -> int:
-    out = subprocess.run(
-        [sys.executable, "-m", "dockyard", "image", "inspect", "--format", "{{.Id}}", image],
-        env=tools.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    out = tools.dy("image", "inspect", "--format", "{{.Id}}", image).strip()
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-    from dockyard.engine import Engine
+    from dockyard.engine import Engine as DockyardEngine
     from dockyard.settings import load_settings
 
-    engine = Engine(load_settings(root))
+    engine = DockyardEngine(load_settings(root))
     image_obj = engine.images.get(out)
     return sum(d.size for d in image_obj.manifest.layers) + image_obj.manifest.config.size
 
@@ -284,26 +293,28 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--size-mb", type=int, default=200)
     parser.add_argument("--only", choices=["random", "slim"])
+    parser.add_argument("--no-docker", action="store_true", help="do not start a private dockerd")
+    parser.add_argument("--no-podman", action="store_true")
     args = parser.parse_args()
     for tool in ("skopeo", "docker-registry"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed")
-    docker = docker_running()
     print(
         "load average at start: {:.2f} {:.2f} {:.2f} (other work on the machine skews every figure)".format(
             *os.getloadavg()
         )
     )
-    print(
-        f"docker: {'measured' if docker else 'not running here: reference figures only'}; podman: "
-        f"{'installed (not measured)' if shutil.which('podman') else 'not installed'}"
-    )
-    with tempfile.TemporaryDirectory(prefix="dockyard-bench-dist-") as tmp:
+    with contextlib.ExitStack() as stack:
+        docker = None if args.no_docker else stack.enter_context(private_docker())
+        podman = None if args.no_podman else stack.enter_context(private_podman())
+        print(f"docker: {'measured' if docker else 'not measured'}; podman: {'measured' if podman else 'not measured'}")
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="dockyard-bench-dist-"))
         work = Path(tmp)
         root = work / "root"
         root.mkdir()
-        tools = Tools(root)
-        cases: list[tuple[str, str, Callable[[], None], dict[str, dict[str, float]]]] = []
+        stack.callback(unmount_under, root)
+        tools = Tools(root, docker, podman)
+        cases: list[tuple[str, str, Callable[[], object], dict[str, dict[str, float]]]] = []
         if args.only in (None, "random"):
             cases.append(
                 (
@@ -322,9 +333,8 @@ def main() -> None:
         for name, image, make, reference in cases:
             make()
             size = blob_bytes(root, image, tools)
-            results = measure(name, image, tools, work, args.runs, docker)
+            results = measure(name, image, tools, work, args.runs)
             report(f"{name} ({image})", size, results, reference)
-        subprocess.run(["umount", "-R", str(root)], capture_output=True)
     print("\nload average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
