@@ -26,7 +26,7 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,11 +37,6 @@ from dockyard.oci.digest import Digest
 from dockyard.store.content import ContentWriter
 from dockyard.store.layerstream import (
     WRITEBACK_STEP,
-    ChunkReader,
-    NextChunk,
-    damaged,
-    detect_compression,
-    gunzip_chunks,
     plain_chunks,
     start_writeback,
 )
@@ -55,7 +50,6 @@ __all__ = [
     "StreamResult",
     "TeeWriter",
     "cancel_on_error",
-    "hash_diff",
     "inflate",
     "keep_buffers_in_heap",
     "stream_layer",
@@ -365,6 +359,7 @@ def stream_layer(
     plain = ChunkPipe(cancel)
     tee = TeeWriter(ingest, compressed, size, cancel, on_verifying)
     outcome: list[BaseException | None] = []
+    digest: list[Digest] = []  # the diff ID, from the inflating thread
 
     def produce() -> None:
         try:
@@ -379,16 +374,20 @@ def stream_layer(
 
     threads = [
         threading.Thread(target=produce, name=f"fetch-{ingest.expected}", daemon=True),
-        threading.Thread(target=inflate, args=(compressed, plain), name=f"inflate-{ingest.expected}", daemon=True),
+        threading.Thread(
+            target=inflate, args=(compressed, plain, digest), name=f"inflate-{ingest.expected}", daemon=True
+        ),
     ]
     for thread in threads:
         thread.start()
     try:
         try:
             if target is None:
-                result = StreamResult(None, hash_diff(plain.get))
+                while plain.get():
+                    pass
+                result = StreamResult(None, digest[0])
             else:
-                unpacked = unpack_stream(plain.get, target)
+                unpacked = unpack_stream(plain.get, target, diff_id=lambda: digest[0])
                 result = StreamResult(unpacked, unpacked.diff_id)
         except BaseException as exc:
             plain.abandon()
@@ -418,50 +417,23 @@ def stream_layer(
     return result
 
 
-def inflate(source: ChunkPipe, sink: ChunkPipe) -> None:
-    """Decompress a gzip stream (all its members) from ``source`` into ``sink``, in a thread of its own.
+def inflate(source: ChunkPipe, sink: ChunkPipe, digest: list[Digest] | None = None) -> None:
+    """Decompress a layer (gzip, zstd or none) from ``source`` into ``sink`` and hash it, in a thread of its own.
 
-    Anything else passes through unchanged: the extractor decompresses zstd itself and refuses what it cannot read.
+    The diff ID is appended to ``digest`` before the end of the stream is signalled, so the consumer finds it there
+    once it has read everything; hashing here rather than in the extracting thread takes it off the longest path.
     On damaged data the error goes to ``sink`` while ``source`` is still drained, so the download can finish and
     tell whether the blob itself was wrong (the better explanation).
     """
     try:
-        head = b""
-        while len(head) < 8:
-            chunk = source.get()
-            if not chunk:
-                break
-            head += chunk
-        if detect_compression(head[:8]) != "gzip":
-            chunk = head
-            while chunk:
-                sink.put(chunk)
-                chunk = source.get()
-        else:
-            for out in gunzip_chunks(_chunks(head, source)):
-                sink.put(out)
+        chunks, _ = plain_chunks(source.get)
+        h = hashlib.sha256()
+        for out in chunks:
+            h.update(out)
+            sink.put(bytes(out) if isinstance(out, bytearray) else out)  # type: ignore[arg-type]
+        if digest is not None:
+            digest.append(Digest("sha256", h.hexdigest()))
         sink.finish()
     except BaseException as exc:
         source.abandon()
         sink.finish(exc)
-
-
-def _chunks(head: bytes, source: ChunkPipe) -> Iterator[bytes]:
-    yield head
-    while chunk := source.get():
-        yield chunk
-
-
-def hash_diff(next_chunk: NextChunk) -> Digest:
-    """The diff ID of a (compressed) layer stream: sha256 of its uncompressed bytes."""
-    chunks, _ = plain_chunks(next_chunk)
-    reader = ChunkReader(chunks)
-    try:
-        reader.drain()
-    except (OSError, EOFError, ValueError) as exc:
-        raise CorruptContent(f"unpack layer: damaged compressed data: {exc}") from exc
-    except Exception as exc:
-        if damaged(exc):
-            raise CorruptContent(f"unpack layer: damaged compressed data: {exc}") from exc
-        raise
-    return reader.diff_id

@@ -29,14 +29,22 @@ import os
 import stat
 import tarfile
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, BinaryIO, cast
+from typing import IO, BinaryIO
 
 from dockyard.errors import CorruptContent, InvalidArgument
 from dockyard.oci.digest import Digest
 from dockyard.store.fsutil import disk_error
-from dockyard.store.layerstream import CHUNK, ChunkReader, NextChunk, damaged, detect_compression, plain_chunks
+from dockyard.store.layerstream import (
+    CHUNK,
+    ChunkReader,
+    FastTarInfo,
+    NextChunk,
+    damaged,
+    detect_compression,
+    plain_chunks,
+)
 
 __all__ = ["UnpackResult", "decompressed", "detect_compression", "unpack_layer", "unpack_stream"]
 
@@ -125,8 +133,13 @@ def unpack_stream(
     allow_devices: bool = False,
     expected_diff_id: Digest | None = None,
     on_progress: Callable[[int], None] | None = None,
+    diff_id: Callable[[], Digest] | None = None,
 ) -> UnpackResult:
-    """:func:`unpack_layer` for a layer that arrives in chunks (``next_chunk()``, empty at the end)."""
+    """:func:`unpack_layer` for a layer that arrives in chunks (``next_chunk()``, empty at the end).
+
+    With ``diff_id``, the chunks are the tar itself, decompressed and hashed by whoever produces them (another
+    thread): nothing is decompressed or hashed here, and ``diff_id()`` gives the digest once the stream has ended.
+    """
     count = 0
 
     def counted(n: int) -> None:
@@ -137,12 +150,15 @@ def unpack_stream(
 
     root_fd = os.open(target, _O_DIR)
     try:
-        chunks, _ = plain_chunks(next_chunk, on_input=counted)
-        reader = ChunkReader(chunks)
+        if diff_id is None:
+            chunks, _ = plain_chunks(next_chunk, on_input=counted)
+        else:
+            chunks = _counted_chunks(next_chunk, counted)
+        reader = ChunkReader(chunks, hashing=diff_id is None)
         extractor = _Extractor(root_fd, allow_devices, reader)
         try:
             try:
-                tar = tarfile.TarFile(fileobj=reader, mode="r")  # type: ignore[arg-type]
+                tar = tarfile.TarFile(fileobj=reader, mode="r", tarinfo=FastTarInfo)  # type: ignore[arg-type]
                 while (member := tar.next()) is not None:
                     tar.members.clear()  # type: ignore[attr-defined]  # nothing looks members up again: flat memory
                     extractor.extract(member)
@@ -164,20 +180,28 @@ def unpack_stream(
             extractor.close()
     finally:
         os.close(root_fd)
-    diff_id = reader.diff_id
-    if expected_diff_id is not None and diff_id != expected_diff_id:
-        raise CorruptContent(
-            f"unpack layer: diff ID mismatch: expected {expected_diff_id}, content hashes to {diff_id}"
-        )
-    return UnpackResult(diff_id=diff_id, size=extractor.size, compressed_size=count)
+    digest = reader.diff_id if diff_id is None else diff_id()
+    if expected_diff_id is not None and digest != expected_diff_id:
+        raise CorruptContent(f"unpack layer: diff ID mismatch: expected {expected_diff_id}, content hashes to {digest}")
+    return UnpackResult(diff_id=digest, size=extractor.size, compressed_size=count)
+
+
+def _counted_chunks(next_chunk: NextChunk, counted: Callable[[int], None]) -> Iterator[bytes | bytearray | memoryview]:
+    total = 0
+    while chunk := next_chunk():
+        total += len(chunk)
+        counted(total)
+        yield chunk
 
 
 def _clean_name(name: str) -> list[str]:
     """Split a tar entry name into components; refuse absolute paths and ``..``."""
     if name.startswith("/"):
         raise CorruptContent(f"unpack layer: refusing absolute path {name!r}")
-    parts = [p for p in name.split("/") if p not in ("", ".")]
-    if any(p == ".." for p in parts):
+    parts = name.split("/")
+    if "" in parts or "." in parts:
+        parts = [p for p in parts if p not in ("", ".")]
+    if ".." in parts:
         raise CorruptContent(f"unpack layer: refusing path with '..': {name!r}")
     return parts
 
@@ -340,18 +364,16 @@ class _Extractor:
             make()
 
     def _regular(self, m: tarfile.TarInfo, dir_fd: int, name: str) -> None:
-        fd = -1
-
-        def make() -> None:
-            nonlocal fd
+        try:
             fd = os.open(name, _O_NEW_FILE, 0o600, dir_fd=dir_fd)
-
-        self._create(dir_fd, name, make)
+        except FileExistsError:
+            self._remove_existing(dir_fd, name, keep_dir=False)
+            fd = os.open(name, _O_NEW_FILE, 0o600, dir_fd=dir_fd)
         try:
             reader = self.reader
             if reader.tell() != m.offset_data:
                 reader.seek(m.offset_data)
-            sparse = cast("list[tuple[int, int]] | None", m.sparse)
+            sparse: list[tuple[int, int]] | None = m.sparse  # type: ignore[assignment]
             if sparse is not None:  # GNU sparse: the data holds the listed extents only
                 for offset, length in sparse:
                     os.lseek(fd, offset, os.SEEK_SET)
@@ -363,11 +385,12 @@ class _Extractor:
             if self.euid == 0:
                 os.fchown(fd, m.uid, m.gid)  # before the mode: chown clears set-user-ID bits
             os.fchmod(fd, m.mode & 0o7777)
-            for attr, value in _xattrs(m):
-                try:
-                    os.setxattr(fd, attr, value)
-                except OSError:
-                    pass
+            if m.pax_headers:
+                for attr, value in _xattrs(m):
+                    try:
+                        os.setxattr(fd, attr, value)
+                    except OSError:
+                        pass
             try:
                 os.utime(fd, ns=(int(m.mtime * 1e9),) * 2)
             except OSError:

@@ -14,7 +14,8 @@ import httpx
 import pytest
 import zstandard
 
-from dockyard.errors import CorruptContent
+from dockyard.errors import CorruptContent, InvalidArgument
+from dockyard.oci.digest import Digest
 from dockyard.oci.reference import parse_reference
 from dockyard.registry.client import RegistryClient
 from dockyard.registry.layerfetch import Cancelled, ChunkPipe, PipeReader, inflate
@@ -53,12 +54,26 @@ def test_gzip_is_inflated_across_members_and_padding() -> None:
     assert run_inflate(gzip.compress(b) + b"\0" * 1024, piece=7) == b
 
 
-def test_other_streams_pass_through() -> None:
+def test_zstd_is_inflated_too_and_plain_tars_pass_through() -> None:
     tar = make_tar([("a", "file", b"x" * 3000)])
     assert run_inflate(tar) == tar
-    zst = zstandard.ZstdCompressor().compress(tar)
-    assert run_inflate(zst) == zst  # the extractor decompresses zstd itself
+    zst = zstandard.ZstdCompressor()
+    assert run_inflate(zst.compress(tar) + zst.compress(tar)) == tar + tar
     assert run_inflate(b"") == b""
+
+
+def test_the_inflating_thread_hashes_the_tar_and_refuses_other_compressions() -> None:
+    tar = make_tar([("a", "file", os.urandom(5000))])
+    cancel = threading.Event()
+    source, sink = ChunkPipe(cancel), ChunkPipe(cancel)
+    source.put(gzip.compress(tar))
+    source.finish()
+    digest: list[Digest] = []
+    inflate(source, sink, digest)
+    assert PipeReader(sink).read() == tar
+    assert digest == [Digest.of(tar)]
+    with pytest.raises(InvalidArgument, match="bzip2 compressed layers are not supported"):
+        run_inflate(b"BZh91AY&SY" + b"\0" * 100)
 
 
 def test_damaged_gzip_is_corrupt_content() -> None:

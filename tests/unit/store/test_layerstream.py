@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
+import tarfile
 import tempfile
 from collections.abc import Iterator
 
@@ -15,6 +17,7 @@ from dockyard.errors import CorruptContent, InvalidArgument
 from dockyard.store.layerstream import (
     CHUNK,
     ChunkReader,
+    FastTarInfo,
     gunzip_chunks,
     plain_chunks,
     start_writeback,
@@ -131,3 +134,77 @@ def test_big_copies_start_writeback_and_land_intact() -> None:
         f.seek(0)
         assert hashlib.sha256(f.read()).digest() == hashlib.sha256(data).digest()
     start_writeback(-1, 0, 10)  # a bad descriptor is not worth an error: the final flush is what counts
+
+
+def _headers() -> list[bytes]:
+    """Headers of every shape tarfile writes or reads: ustar, GNU, PAX, long names, prefixes, base-256 numbers,
+    V7 directories, devices, damaged ones."""
+    out: list[bytes] = []
+    for fmt in (tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT):
+        for name, kind in [
+            ("file", tarfile.REGTYPE),
+            ("dir/", tarfile.DIRTYPE),
+            ("a/" * 60 + "deep", tarfile.REGTYPE),  # a ustar prefix, a GNU long name, a PAX path
+            ("link", tarfile.SYMTYPE),
+            ("dev", tarfile.CHRTYPE),
+            ("fifo", tarfile.FIFOTYPE),
+            ("ünïcode", tarfile.REGTYPE),
+        ]:
+            info = tarfile.TarInfo(name)
+            info.type, info.mode, info.uid, info.gid, info.mtime = kind, 0o4755, 1000, 1001, 1_600_000_000
+            info.linkname, info.uname, info.gname = "target", "user", "group"
+            info.devmajor, info.devminor = 1, 3
+            try:
+                block = info.tobuf(fmt, "utf-8", "surrogateescape")
+            except ValueError:  # the format cannot hold it
+                continue
+            out.extend(block[i : i + 512] for i in range(0, len(block), 512))
+    big = tarfile.TarInfo("big")
+    big.size, big.uid = 10**12, 3_000_000_000  # base-256 in GNU format
+    out.append(big.tobuf(tarfile.GNU_FORMAT, "utf-8", "surrogateescape")[:512])
+    v7 = bytearray(tarfile.TarInfo("v7dir/").tobuf(tarfile.USTAR_FORMAT, "utf-8", "surrogateescape")[:512])
+    v7[156:157] = tarfile.AREGTYPE
+    v7[148:156] = b"%06o\0 " % (256 + sum(v7[:148]) + sum(v7[156:]))
+    out.append(bytes(v7))
+    damaged = bytearray(out[0])
+    damaged[5] ^= 0xFF
+    out.append(bytes(damaged))  # bad checksum
+    garbage = bytearray(out[0])
+    garbage[100:108] = b"zzzzzzz\0"  # not octal
+    garbage[148:156] = b"%06o\0 " % (256 + sum(garbage[:148]) + sum(garbage[156:]))
+    out.append(bytes(garbage))
+    out.extend([bytes(512), b"", b"short"])
+    return out
+
+
+def _parse(cls: type[tarfile.TarInfo], buf: bytes) -> object:
+    try:
+        info = cls.frombuf(buf, "utf-8", "surrogateescape")
+    except Exception as exc:
+        return (type(exc), str(exc))
+    fields = ("name", "mode", "uid", "gid", "size", "mtime", "chksum", "type", "linkname", "uname", "gname")
+    return tuple(getattr(info, f) for f in (*fields, "devmajor", "devminor"))
+
+
+def test_the_fast_header_parser_agrees_with_tarfile() -> None:
+    headers = _headers()
+    assert len(headers) > 20
+    for buf in headers:
+        assert _parse(FastTarInfo, buf) == _parse(tarfile.TarInfo, buf), buf[:100]
+
+
+def test_a_layer_reads_the_same_with_the_fast_parser() -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for i in range(50):
+            info = tarfile.TarInfo(f"d{i % 5}/" + "x" * (i * 4) + f"/f{i}")
+            info.size = i
+            tar.addfile(info, io.BytesIO(b"y" * i))
+    data = buf.getvalue()
+
+    def members(cls: type[tarfile.TarInfo]) -> list[tuple[str, int, int]]:
+        reader = ChunkReader(pieces(data, 700))
+        with tarfile.TarFile(fileobj=reader, mode="r", tarinfo=cls) as tar:  # type: ignore[arg-type]
+            return [(m.name, m.size, m.offset_data) for m in tar]
+
+    assert members(FastTarInfo) == members(tarfile.TarInfo)
