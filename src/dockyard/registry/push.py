@@ -31,7 +31,6 @@ from dockyard.oci.image import parse_image_config
 from dockyard.oci.manifest import Manifest
 from dockyard.oci.reference import Reference
 from dockyard.registry.client import RegistryClient
-from dockyard.registry.layerfetch import Cancelled, cancel_on_error, keep_buffers_in_heap
 from dockyard.registry.progress import (
     LayerProgress,
     LayerStatus,
@@ -41,6 +40,7 @@ from dockyard.registry.progress import (
     push_digest,
 )
 from dockyard.registry.sources import BlobSources
+from dockyard.registry.transfers import Cancelled, cancel_on_error, keep_buffers_in_heap
 from dockyard.store.images import ImageRecord
 
 if TYPE_CHECKING:
