@@ -7,7 +7,9 @@ own modules) takes ~25 ms here, the engine's record classes (``dataclasses``) ~1
 * ``--version`` / ``-v`` alone;
 * ``ps`` and ``container ls|ps|list`` with ``-a``, ``-q``, ``-l``, ``-n N``, ``--no-trunc`` (default table or
   IDs), through ``engine.containers.rows`` (the table read directly, the same liveness checks) and
-  ``cli.psformat`` (the same cells and table as the click command).
+  ``cli.psformat`` (the same cells and table as the click command);
+* ``run`` and ``create`` (and ``container run|create``): their flags parsed from the table the click commands
+  are made of (``commands/runflags.py``), then ``commands/runflow.py``, the code the click commands call.
 
 It declines — returns ``None``, and ``main`` runs click on the same arguments — whenever anything is unusual:
 an option or form it does not know (``--help``, ``--format``, filters, ``-D``...), an invalid configuration
@@ -57,9 +59,37 @@ def run_fast(args: list[str]) -> int | None:
     rest = args[i:]
     if rest[:1] == ["ps"]:
         return _ps(root, rest[1:])
-    if rest[:1] == ["container"] and rest[1:2] in (["ls"], ["ps"], ["list"]):
-        return _ps(root, rest[2:])
+    if rest[:1] in (["run"], ["create"]):
+        return _run(root, rest[0], rest[1:])
+    if rest[:1] == ["container"]:
+        if rest[1:2] in (["ls"], ["ps"], ["list"]):
+            return _ps(root, rest[2:])
+        if rest[1:2] in (["run"], ["create"]):
+            return _run(root, rest[1], rest[2:])
     return None
+
+
+def _run(root: str | None, verb: str, args: list[str]) -> int | None:
+    """``run``/``create`` with flags parsed from ``runflags``' table (as the click commands parse them), then
+    ``runflow`` — the very code the click commands call."""
+    from dockyard.cli.commands.runflags import CREATE_FLAGS, RUN_FLAGS, parse_docker_args
+
+    parsed = parse_docker_args(RUN_FLAGS if verb == "run" else CREATE_FLAGS, args)
+    if parsed is None or not parsed[1]:
+        return None  # --help, a missing image, an option it does not know, a bad value: click says it
+    params, (image, *command) = parsed
+    from dockyard.cli.dcache import install
+
+    install()  # what main does before click: the engine's modules define dozens of dataclasses
+    from dockyard.cli.commands import runflow
+    from dockyard.cli.state import CliState
+
+    state = CliState(root=root, debug=False, log_level="warn")  # what the click group's callback makes
+    if verb == "create":
+        runflow.create_container(state, params, image, command)
+        return 0
+    detach, sig_proxy = params.pop("detach"), params.pop("sig_proxy")
+    return runflow.run_container(state, params, image, command, detach=detach, sig_proxy=sig_proxy)
 
 
 def _ps_options(args: list[str]) -> dict[str, object] | None:

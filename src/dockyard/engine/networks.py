@@ -31,6 +31,7 @@ from dockyard.network.types import (
 
 if TYPE_CHECKING:
     from dockyard.engine import Engine
+    from dockyard.network import PendingSetup
     from dockyard.network.manager import NetworkManager
 
 __all__ = [
@@ -249,6 +250,11 @@ class NetworkService:
 
     def setup(self, container_id: str, name: str, options: NetworkOptions) -> Attachment:
         return self.manager.setup(container_id, name, options)
+
+    def begin_setup(self, container_id: str, name: str, options: NetworkOptions) -> PendingSetup:
+        """:meth:`setup` in two steps (the namespace first, then ``finish()``), for a start that attaches the
+        network while runc creates the container."""
+        return self.manager.begin_setup(container_id, name, options)
 
     def release(self, container_id: str) -> None:
         self.manager.release(container_id)

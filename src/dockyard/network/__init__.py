@@ -36,6 +36,7 @@ from dockyard.network.types import (
 )
 
 if TYPE_CHECKING:
+    from dockyard.network.attach import PendingSetup
     from dockyard.network.manager import NetworkManager
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "NetworkMode",
     "NetworkModeKind",
     "NetworkOptions",
+    "PendingSetup",
     "PortMapping",
     "PortSpec",
     "Protocol",
@@ -71,4 +73,8 @@ def __getattr__(name: str) -> Any:
         from dockyard.network.manager import NetworkManager
 
         return NetworkManager
+    if name == "PendingSetup":
+        from dockyard.network.attach import PendingSetup
+
+        return PendingSetup
     raise AttributeError(name)

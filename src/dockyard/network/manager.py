@@ -18,22 +18,18 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import logging
-import os
-import secrets
+import os  # os.urandom(n).hex() is secrets.token_hex(n) without importing secrets (~4 ms)
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.network import ipam, netns
-from dockyard.network.bridge import BridgeDriver
-from dockyard.network.dns import Aardvark
-from dockyard.network.firewall import TRUST_SECONDS, BridgeRule, Firewall, PortRule
-from dockyard.network.nft import Nft, NftError, open_nft
 from dockyard.network.options import NetworkOptions
 from dockyard.network.resolv import (
     DnsOptions,
@@ -55,6 +51,13 @@ from dockyard.network.types import (
 from dockyard.settings import DEFAULT_ROOT, Settings
 from dockyard.store.db import Database, open_database
 
+if TYPE_CHECKING:
+    from dockyard.network import PendingSetup
+    from dockyard.network.bridge import BridgeDriver
+    from dockyard.network.dns import Aardvark
+    from dockyard.network.firewall import BridgeRule, Firewall, PortRule
+    from dockyard.network.nft import Nft
+
 __all__ = ["PREDEFINED", "NetworkManager", "root_tag"]
 
 log = logging.getLogger(__name__)
@@ -65,7 +68,11 @@ HOST_LOCK = Path("/run/lock/dockyard-network.lock")
 
 def root_tag(root: Path) -> str:
     """ "" for the default root, else 6 hex digits naming this root's bridge and nft table."""
-    return "" if root == DEFAULT_ROOT else hashlib.sha256(str(root).encode()).hexdigest()[:6]
+    if root == DEFAULT_ROOT:
+        return ""
+    import hashlib  # here: OpenSSL's module costs ~2 ms at import (see oci/digest.py)
+
+    return hashlib.sha256(str(root).encode()).hexdigest()[:6]
 
 
 def _now() -> str:
@@ -73,6 +80,13 @@ def _now() -> str:
 
 
 class NetworkManager:
+    """The networks of one state root.
+
+    Its kernel-facing parts — :attr:`firewall` (nftables), :attr:`dns` (aardvark-dns), :attr:`driver` (bridges and
+    veths over netlink) — are made on first use: a container start needs only the namespace before runc creates
+    the container, and attaches it (using those parts) while runc runs, so their imports cost nothing then.
+    """
+
     def __init__(
         self,
         settings: Settings,
@@ -91,21 +105,46 @@ class NetworkManager:
             db.connection.execute("PRAGMA synchronous=NORMAL")
         self.db = db
         self.state = NetworkState(self.db)
-        self.tag = root_tag(self.layout.root)
-        extra = settings.extra
-        self.table = str(extra.get("nft-table") or ("dockyard" if not self.tag else f"dockyard_{self.tag}"))
-        self.firewall = Firewall(self.table, nft or open_nft())
-        self.dns = aardvark or Aardvark(self.layout.run / "aardvark-dns")
+        self._nft = nft
+        self._aardvark = aardvark
         self.netns_dir = self.layout.run / "netns"
-        self.driver = BridgeDriver()
         self._thread_lock = threading.RLock()
         self._depth = 0
         self._lock_fd: int | None = None
         self._host_fd: int | None = None
         self._docker_checked: dict[str, float] = {}
 
+    @cached_property
+    def tag(self) -> str:
+        return root_tag(self.layout.root)
+
+    @cached_property
+    def table(self) -> str:
+        extra = self.settings.extra
+        return str(extra.get("nft-table") or ("dockyard" if not self.tag else f"dockyard_{self.tag}"))
+
+    @cached_property
+    def firewall(self) -> Firewall:
+        from dockyard.network.firewall import Firewall
+        from dockyard.network.nft import open_nft
+
+        return Firewall(self.table, self._nft or open_nft())
+
+    @cached_property
+    def dns(self) -> Aardvark:
+        from dockyard.network.dns import Aardvark
+
+        return self._aardvark or Aardvark(self.layout.run / "aardvark-dns")
+
+    @cached_property
+    def driver(self) -> BridgeDriver:
+        from dockyard.network.bridge import BridgeDriver
+
+        return BridgeDriver()
+
     def close(self) -> None:
-        self.driver.close()
+        if "driver" in self.__dict__:  # made on first use: nothing to close otherwise
+            self.driver.close()
 
     # -- locking and recovery ------------------------------------------------------------------------------
 
@@ -208,7 +247,7 @@ class NetworkManager:
                 "com.docker.network.driver.mtu": "1500",
             }
             net = Network(
-                id=secrets.token_hex(32),
+                id=os.urandom(32).hex(),
                 name="bridge",
                 driver=Driver.BRIDGE,
                 created=_now(),
@@ -258,7 +297,7 @@ class NetworkManager:
             cfg = ipam.ipam_config(
                 req.subnet, req.gateway, req.ip_range, used=self._used_subnets(), pools=self._pools()
             )
-            net_id = secrets.token_hex(32)
+            net_id = os.urandom(32).hex()
             bridge = req.options.get("com.docker.network.bridge.name") or f"dy-{net_id[:12]}"
             if len(bridge) > 15:
                 raise InvalidArgument(f"network create: bridge name {bridge} is longer than 15 characters")
@@ -306,10 +345,14 @@ class NetworkManager:
             return net
 
     def _bridge_rule(self, net: Network) -> BridgeRule:
+        from dockyard.network.firewall import BridgeRule
+
         masq = net.options.get("com.docker.network.bridge.enable_ip_masquerade", "true") != "false"
         return BridgeRule(net.bridge, net.ipam[0].subnet, net.internal, masq)
 
     def _firewall_state(self) -> tuple[list[BridgeRule], list[PortRule]]:
+        from dockyard.network.firewall import PortRule
+
         nets = [self._bridge_rule(n) for n in self.state.networks()]
         rules = [
             PortRule(p.protocol, p.host_ip, p.host_port, p.container_ip, p.container_port) for p in self.state.ports()
@@ -330,6 +373,8 @@ class NetworkManager:
         Checked at most every ``TRUST_SECONDS`` per bridge by one process (a dockerd started later is noticed by
         the next container set up after that)."""
         now = time.monotonic()
+        from dockyard.network.firewall import TRUST_SECONDS
+
         due = [n for n in nets if now - self._docker_checked.get(n.bridge, -TRUST_SECONDS) >= TRUST_SECONDS]
         if not due:
             return []
@@ -409,6 +454,13 @@ class NetworkManager:
 
         return attach(self, container_id, namespace, requests, name, ports, hostname, domainname, dns, extra_hosts)
 
+    def begin_setup(self, container_id: str, name: str, options: NetworkOptions) -> PendingSetup:
+        """:meth:`setup` in two steps: the namespace now, the rest at ``finish()`` (see ``attach.PendingSetup``),
+        so the caller can have runc create the container in between."""
+        from dockyard.network.attach import begin_setup
+
+        return begin_setup(self, container_id, name, options)
+
     def setup(self, container_id: str, name: str, options: NetworkOptions) -> Attachment:
         """The network of a new container, by mode: bridge/user networks get a namespace, endpoints and ports;
         ``none`` a namespace with ``lo`` up; ``host`` nothing but the files; ``container:<id>`` (``id`` resolved
@@ -477,10 +529,14 @@ class NetworkManager:
         with self.db.transaction() as conn:
             conn.execute(f"DELETE FROM ports WHERE endpoint_id IN ({marks})", ids)
         if keys:
+            from dockyard.network.firewall import PortRule
+
             remaining = [
                 PortRule(p.protocol, p.host_ip, p.host_port, p.container_ip, p.container_port)
                 for p in self.state.ports(keys=keys)
             ]
+            from dockyard.network.nft import NftError
+
             try:
                 self.firewall.apply(self.firewall.port_lines([(Protocol(p), n) for p, n in keys], remaining))
             except NftError:

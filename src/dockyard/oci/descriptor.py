@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import platform as _platform
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,7 +65,7 @@ def normalize_arch(arch: str) -> str:
 
 
 def host_platform() -> Platform:
-    return Platform("linux", normalize_arch(_platform.machine()))
+    return Platform("linux", normalize_arch(os.uname().machine))  # platform.machine(), without importing platform
 
 
 @dataclass(frozen=True)

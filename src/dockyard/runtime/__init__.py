@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from dockyard.runtime.caps import DEFAULT_CAPABILITIES
     from dockyard.runtime.cgroups import CgroupStats, FreezerState, freezer_state, read_stats
     from dockyard.runtime.errors import ContainerStartError
-    from dockyard.runtime.etcfiles import host_resolv_conf_path, write_etc_files
+    from dockyard.runtime.etcfiles import host_resolv_conf_path, update_etc_files, write_etc_files
     from dockyard.runtime.exec import ExecOptions
     from dockyard.runtime.host import HostInfo, current_host
     from dockyard.runtime.logs import LogEntry, LogOptions, format_timestamp, read_log
@@ -107,6 +107,7 @@ __all__ = [
     "read_log",
     "read_stats",
     "terminal_size",
+    "update_etc_files",
     "write_bundle",
     "write_etc_files",
 ]
@@ -141,6 +142,7 @@ _LAZY = {
     "read_stats": "cgroups",
     "ContainerStartError": "errors",
     "host_resolv_conf_path": "etcfiles",
+    "update_etc_files": "etcfiles",
     "write_etc_files": "etcfiles",
     "ExecOptions": "exec",
     "HostInfo": "host",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dockyard.runtime.options import EtcFiles
 
-__all__ = ["host_resolv_conf_path", "write_etc_files"]
+__all__ = ["host_resolv_conf_path", "update_etc_files", "write_etc_files"]
 
 _SYSTEMD_RESOLVED_STUB = "127.0.0.53"
 _SYSTEMD_RESOLVED_UPSTREAM = Path("/run/systemd/resolve/resolv.conf")
@@ -36,6 +36,19 @@ def write_etc_files(directory: Path, files: EtcFiles) -> tuple[tuple[str, str], 
         _write(path, text)
         out.append((f"/etc/{name}", str(path)))
     return tuple(out)
+
+
+def update_etc_files(directory: Path, files: EtcFiles) -> None:
+    """Rewrite the given files in place (same inode): a container created already has them bind-mounted, and
+    sees the new contents — as Docker updates ``/etc/hosts`` of a running container."""
+    for name, text in (("hostname", files.hostname), ("hosts", files.hosts), ("resolv.conf", files.resolv_conf)):
+        if text is None:
+            continue
+        if name == "hostname" and not text.endswith("\n"):
+            text += "\n"
+        with open(directory / name, "r+") as f:
+            f.write(text)
+            f.truncate()
 
 
 def host_resolv_conf_path(etc: Path = Path("/etc/resolv.conf")) -> Path:

@@ -19,6 +19,7 @@ import os
 import shutil
 import socket
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -220,9 +221,19 @@ class Conmon:
         return _read_int(directory / "conmon.pid") or 0
 
     def create(
-        self, container_id: str, bundle: Bundle, opts: MonitorOptions, *, timeout: float = CREATE_TIMEOUT
+        self,
+        container_id: str,
+        bundle: Bundle,
+        opts: MonitorOptions,
+        *,
+        timeout: float = CREATE_TIMEOUT,
+        during: Callable[[], None] | None = None,
     ) -> Created:
-        """``runc create`` under a new conmon: the container exists (status ``created``) when this returns."""
+        """``runc create`` under a new conmon: the container exists (status ``created``) when this returns.
+
+        ``during`` runs while runc creates the container (~50 ms, in other processes: on another core): work the
+        caller needs next, done meanwhile. If it fails, the error is raised once runc is done (the container may
+        exist then: the caller removes it, as after any failed start)."""
         for stale in (bundle.pidfile, bundle.monitor_pidfile, bundle.exit_file, bundle.oom_file):
             stale.unlink(missing_ok=True)
         (self.exits_dir / container_id).unlink(missing_ok=True)
@@ -247,7 +258,15 @@ class Conmon:
             with parent_start:
                 parent_start.send(b"\0")  # buffered until conmon reads it
                 monitor_pid = self._spawn(args, {"_OCI_SYNCPIPE": child_sync, "_OCI_STARTPIPE": child_start}, what)
+                failure: BaseException | None = None
+                if during is not None:
+                    try:
+                        during()
+                    except BaseException as exc:
+                        failure = exc
                 message = _read_message(parent_sync, timeout, what)
+            if failure is not None:
+                raise failure
             if message is None or _data(message) <= 0:
                 detail = last_runtime_error(bundle.runtime_log, since=log_offset) or (message or {}).get("message")
                 raise translate_runtime_error(str(detail or "conmon exited before the container was created"))

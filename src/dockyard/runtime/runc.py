@@ -6,9 +6,13 @@ containers) and ``--log-format json``; failures become dockyard errors in plain 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
+import select
 import shutil
+import stat
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -138,7 +142,60 @@ class Runc:
         self._run("create", container_id, [*args, container_id])
 
     def start(self, container_id: str) -> None:
-        self._run("start", container_id, ["start", container_id])
+        """``runc start``: let the created container's process run (through its exec FIFO when possible)."""
+        if not self._start_by_fifo(container_id):
+            self._run("start", container_id, ["start", container_id])
+
+    def _start_by_fifo(self, container_id: str) -> bool:
+        """What ``runc start`` does for a created container, without starting runc (~8 ms of a ~10 ms step).
+
+        runc (1.0 and later) leaves the created container's init blocked opening ``<root>/<id>/exec.fifo`` for
+        writing; ``runc start`` opens it for reading, reads until the init closes it by exec-ing the user's
+        process, and removes it (libcontainer ``linuxContainer.exec``). This does the same, with runc's check
+        that the init is still alive every 100 ms. It returns False — and ``runc start`` then runs and reports
+        in its own words — whenever anything is not as expected: no FIFO (not ``created``), a runtime that is
+        not runc, ``NOTIFY_SOCKET`` set (runc start would relay the container's readiness), a dead init.
+        """
+        if os.path.basename(self.path) != "runc" or os.environ.get("NOTIFY_SOCKET"):
+            return False
+        fifo = self.root / container_id / "exec.fifo"
+        try:
+            if not stat.S_ISFIFO(os.stat(fifo).st_mode):
+                return False
+            fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return False
+        data = b""
+        try:
+            poller = select.poll()
+            poller.register(fd, select.POLLIN | select.POLLHUP)
+            while True:
+                if poller.poll(100):
+                    chunk = os.read(fd, 64)
+                    if not chunk:
+                        break  # EOF: the init exec-ed (its end of the FIFO is close-on-exec)
+                    data += chunk
+                elif not self._init_alive(container_id):
+                    with contextlib.suppress(BlockingIOError):
+                        data += os.read(fd, 64)
+                    break
+        finally:
+            os.close(fd)
+        if not data:
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(fifo)
+        return True
+
+    def _init_alive(self, container_id: str) -> bool:
+        """The container's init (``init_process_pid`` of runc's state) exists and is not a zombie."""
+        try:
+            pid = int(json.loads((self.root / container_id / "state.json").read_bytes())["init_process_pid"])
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                stat_line = f.read()
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        return stat_line[stat_line.rfind(b")") + 2 : stat_line.rfind(b")") + 3] not in (b"Z", b"X")
 
     def run(
         self,

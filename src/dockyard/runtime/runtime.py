@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import signal as signals
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -79,7 +79,9 @@ def parse_signal(value: str | int) -> int:
 class Runtime(Protocol):
     """The role the container service depends on (one implementation: :class:`RuncRuntime`)."""
 
-    def create(self, container_id: str, bundle: Bundle, opts: MonitorOptions) -> Created: ...
+    def create(
+        self, container_id: str, bundle: Bundle, opts: MonitorOptions, *, during: Callable[[], None] | None = ...
+    ) -> Created: ...
     def start(self, container_id: str) -> None: ...
     def state(self, container_id: str, bundle: Bundle) -> ContainerState: ...
     def kill(self, container_id: str, signal: str | int = ..., *, all_processes: bool = ...) -> None: ...
@@ -118,13 +120,20 @@ class RuncRuntime:
     # lifecycle -------------------------------------------------------------------------------------------------
 
     def create(
-        self, container_id: str, bundle: Bundle, opts: MonitorOptions = MonitorOptions(), *, check: bool = True
+        self,
+        container_id: str,
+        bundle: Bundle,
+        opts: MonitorOptions = MonitorOptions(),
+        *,
+        check: bool = True,
+        during: Callable[[], None] | None = None,
     ) -> Created:
         """Create the container under a new monitor (status ``created``). With ``check``, the command is looked
-        up in the root filesystem first, so a missing or foreign binary fails in plain words before runc runs."""
+        up in the root filesystem first, so a missing or foreign binary fails in plain words before runc runs.
+        ``during`` runs while runc creates the container (see ``Conmon.create``)."""
         if check:
             self.check_command(bundle)
-        created = self.monitor.create(container_id, bundle, opts)
+        created = self.monitor.create(container_id, bundle, opts, during=during)
         if created.sync is not None:
             self.forget(container_id)
             self._sync[container_id] = created.sync

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
-import os
-import secrets
+import os  # os.urandom(n).hex() is secrets.token_hex(n) without importing secrets (~4 ms)
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -44,6 +42,8 @@ class ContentWriter:
         self.path = path
         self.expected = expected
         self.expected_size = expected_size
+        import hashlib  # here, not at the top: most commands never write content (see oci/digest.py)
+
         self._hash = hashlib.sha256()
         self._resumable = resume
         self._lockfd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -83,6 +83,8 @@ class ContentWriter:
         """Start over (the remote did not honour a Range request)."""
         self._file.flush()
         os.ftruncate(self._file.fileno(), 0)
+        import hashlib
+
         self._hash = hashlib.sha256()
         self.offset = 0
 
@@ -175,9 +177,11 @@ class LocalContentStore:
     ) -> ContentWriter:
         """Open an ingest. With ``ref``, an existing partial ingest of that name is resumed."""
         if ref is None:
-            name = f"{os.getpid()}-{secrets.token_hex(8)}"
+            name = f"{os.getpid()}-{os.urandom(8).hex()}"
             resume = False
         else:
+            import hashlib
+
             name = "ref-" + hashlib.sha256(ref.encode()).hexdigest()[:32]
             resume = True
         try:

@@ -6,7 +6,6 @@ import contextlib
 import errno
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from dockyard.errors import Unavailable
@@ -34,6 +33,8 @@ def disk_error(exc: OSError, what: str) -> Exception:
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` so readers see the old or the new content, never a mix."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile  # here, not at the top: ~2 ms at import (random, shutil), only writes need it
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         try:

@@ -14,21 +14,22 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
-import os
-import secrets
+import os  # os.urandom(n).hex() is secrets.token_hex(n) without importing secrets (~4 ms)
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.errors import CorruptContent, NotFound
 from dockyard.oci.digest import Digest
 from dockyard.store.db import Database
 from dockyard.store.fsutil import disk_error, fsync_dir, syncfs
 from dockyard.store.leases import Lease, LeaseKind
-from dockyard.store.unpack import UnpackResult
+
+if TYPE_CHECKING:
+    from dockyard.store.unpack import UnpackResult  # not at run time: unpack brings tarfile, which run never needs
 
 __all__ = ["Layer", "LayerStore", "chain_of"]
 
@@ -39,6 +40,8 @@ def chain_of(parent: Digest | None, diff_id: Digest) -> Digest:
     """ChainID(parent|diff): the diff ID itself for a base layer."""
     if parent is None:
         return diff_id
+    import hashlib  # here, not at the top: most commands never compute a chain ID (see oci/digest.py)
+
     return Digest("sha256", hashlib.sha256(f"{parent} {diff_id}".encode()).hexdigest())
 
 
@@ -112,7 +115,7 @@ class LayerStore:
             existing = self.get(chain_id)
             if existing is not None and existing.path.is_dir():
                 return existing
-        tmp = self.root / f"tmp-{os.getpid()}-{secrets.token_hex(4)}"
+        tmp = self.root / f"tmp-{os.getpid()}-{os.urandom(4).hex()}"
         diff = tmp / "diff"
         try:
             diff.mkdir(parents=True)
@@ -140,7 +143,7 @@ class LayerStore:
         if existing is not None and existing.path.is_dir():
             shutil.rmtree(diff_dir, ignore_errors=True)
             return existing
-        tmp = self.root / f"tmp-{os.getpid()}-{secrets.token_hex(4)}"
+        tmp = self.root / f"tmp-{os.getpid()}-{os.urandom(4).hex()}"
         tmp.mkdir()
         try:
             os.rename(diff_dir, tmp / "diff")
@@ -183,7 +186,7 @@ class LayerStore:
             (self.root / "l" / link).unlink()
         final = self.root / chain_id.hex
         if final.exists():
-            trash = self.root / f"trash-{os.getpid()}-{secrets.token_hex(4)}"
+            trash = self.root / f"trash-{os.getpid()}-{os.urandom(4).hex()}"
             os.rename(final, trash)
             shutil.rmtree(trash, ignore_errors=True)
 

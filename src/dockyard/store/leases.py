@@ -7,8 +7,7 @@ by the next garbage collection, which then frees whatever only it was holding (a
 
 from __future__ import annotations
 
-import os
-import secrets
+import os  # os.urandom(n).hex() is secrets.token_hex(n) without importing secrets (~4 ms)
 import time
 from types import TracebackType
 
@@ -36,7 +35,7 @@ def pid_alive(pid: int) -> bool:
 class Lease:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.id = secrets.token_hex(8)
+        self.id = os.urandom(8).hex()
         with db.transaction() as conn:
             conn.execute("INSERT INTO leases(id, pid, created) VALUES (?, ?, ?)", (self.id, os.getpid(), time.time()))
 

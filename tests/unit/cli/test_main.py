@@ -63,7 +63,11 @@ def test_version_fast_path_prints_what_click_prints(capsys: pytest.CaptureFixtur
     [
         [],
         ["--help"],
-        ["run", "busybox"],
+        ["run"],
+        ["run", "--help"],
+        ["create", "--bogus", "busybox"],
+        ["container", "run", "-e=A", "busybox"],
+        ["images"],
         ["-D", "ps"],
         ["--log-level", "debug", "ps"],
         ["--root"],

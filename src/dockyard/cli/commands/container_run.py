@@ -1,75 +1,20 @@
-"""``run`` and ``create``: the image pulled when missing (docker's ``--pull`` policy and messages), the container
-created, and for ``run`` started — detached (the full ID printed) or in the foreground (output, stdin, a TTY,
-signals, detach keys, the container's exit code as ours)."""
+"""``run`` and ``create`` as click commands: their flags (``runflags.py``'s table) and a call of ``runflow.py``,
+which does the work (and which the command line's fast path calls directly, without click)."""
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-from dockyard.cli.commands.container_cmd import DockerCommand, engine, service
-from dockyard.cli.commands.container_flags import build_create_options, create_flags
-from dockyard.errors import InvalidArgument
+from dockyard.cli.commands.container_cmd import DockerCommand
+from dockyard.cli.commands.container_flags import click_options, create_flags
+from dockyard.cli.commands.runflags import CREATE_FLAGS, RUN_FLAGS
+from dockyard.cli.commands.runflow import create_container, kill, run_container, run_foreground
 
-if TYPE_CHECKING:
-    from dockyard.engine.containers import ContainerService, CreateOptions, CreateResult
-    from dockyard.runtime import AttachSocket, Bundle
+__all__ = ["create_cmd", "run_cmd", "run_foreground"]
 
-__all__ = ["create_cmd", "run_cmd"]
-
-
-def _pull(image: str, quiet: bool) -> None:
-    """``docker pull`` as ``run``/``create`` do it: progress on stderr."""
-    from dockyard.cli.progress import ProgressPrinter
-    from dockyard.engine.distribution import PullOptions
-
-    printer = None if quiet else ProgressPrinter(click.get_text_stream("stderr"))
-    engine().distribution.pull(image, PullOptions(quiet=quiet), printer)
-    if printer is not None:
-        printer.close()
-
-
-def _familiar(image: str) -> str:
-    from dockyard.oci.reference import parse_reference
-
-    try:
-        ref = parse_reference(image)
-    except InvalidArgument:
-        return image
-    return ref.familiar if ref.digest is not None else ref.with_default_tag().familiar
-
-
-def create_with_pull(svc: ContainerService, options: CreateOptions, pull: str, quiet: bool) -> CreateResult:
-    from dockyard.engine.containers import NoSuchImage
-
-    if pull not in ("always", "missing", "never"):
-        raise InvalidArgument(f'invalid pull option: \'{pull}\': must be one of "always", "missing" or "never"')
-    if pull == "always":
-        _pull(options.image, quiet)
-    try:
-        return svc.create(options)
-    except NoSuchImage:
-        if pull != "missing":
-            raise
-    click.echo(f"Unable to find image '{_familiar(options.image)}' locally", err=True)
-    _pull(options.image, quiet)
-    return svc.create(options)
-
-
-def _write_cidfile(path: str | None, container_id: str) -> None:
-    if not path:
-        return
-    import os
-
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        raise InvalidArgument(f"Container ID file found, make sure the other container isn't running or delete "
-                              f"{path}") from None  # fmt: skip
-    with os.fdopen(fd, "w") as f:
-        f.write(container_id)
+_kill = kill  # the name container_io uses
 
 
 @click.command("create", cls=DockerCommand)
@@ -78,84 +23,16 @@ def _write_cidfile(path: str | None, container_id: str) -> None:
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def create_cmd(image: str, args: tuple[str, ...], **params: Any) -> None:
     """Create a new container."""
-    options = build_create_options(params, image, args, detach=False)  # docker create attaches like run
-    svc = service()
-    result = create_with_pull(svc, options, params["pull"], params["quiet"])
-    _write_cidfile(params["cidfile"], result.id)
-    for warning in result.warnings:
-        click.echo(f"WARNING: {warning}", err=True)
-    click.echo(result.id)
+    create_container(click.get_current_context().obj, params, image, args)
 
 
 @click.command("run", cls=DockerCommand)
 @create_flags
-@click.option("-d", "--detach", is_flag=True, help="Run container in background and print container ID")
-@click.option("--sig-proxy/--no-sig-proxy", default=True, help="Proxy received signals to the process")
+@click_options(RUN_FLAGS[len(CREATE_FLAGS) :])  # -d, --sig-proxy
 @click.argument("image")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def run_cmd(image: str, args: tuple[str, ...], detach: bool, sig_proxy: bool, **params: Any) -> None:
     """Create and run a new container from an image."""
-    options = build_create_options(params, image, args, detach=detach)
-    svc = service()
-    result = create_with_pull(svc, options, params["pull"], params["quiet"])
-    _write_cidfile(params["cidfile"], result.id)
-    for warning in result.warnings:
-        click.echo(f"WARNING: {warning}", err=True)
-    if detach:
-        svc.start(result.id)
-        click.echo(result.id)
-        return
-    code = run_foreground(svc, result.id, options, sig_proxy=sig_proxy, detach_keys=params["detach_keys"])
-    sys.stdout.flush()
-    click.get_current_context().exit(code)
-
-
-def _kill(svc: ContainerService, container_id: str, signal: str) -> None:
-    from dockyard.engine.containers import KillOptions
-
-    svc.kill([container_id], KillOptions(signal))
-
-
-def run_foreground(
-    svc: ContainerService, container_id: str, options: CreateOptions, *, sig_proxy: bool, detach_keys: str | None
-) -> int:
-    """Attach, start, pump until the output ends, then the exit code (``--rm``: once the container is gone)."""
-    from dockyard.cli.commands.container_attach import (
-        forward_signals,
-        pump_attached,
-        raw_terminal,
-        terminal_size,
-        watch_resize,
-    )
-    from dockyard.engine.containers import WaitCondition
-    from dockyard.runtime import AttachSocket, PumpResult
-
-    sockets: list[AttachSocket] = []
-
-    def attach(bundle: Bundle) -> None:
-        sockets.append(AttachSocket.connect(bundle.attach_socket))
-
-    tty = options.tty
-    stdin = options.attach_stdin
-    console = terminal_size() if tty else None
-    started = svc.start(container_id, attachers=[attach], console_size=console)
-    conn = sockets[0]
-    interactive_tty = tty and stdin and sys.stdin.isatty()
-    with (
-        conn,
-        raw_terminal(sys.stdin.fileno(), interactive_tty),
-        watch_resize(lambda h, w: svc.resize(container_id, h, w), tty and console is not None),
-        forward_signals(lambda sig: _kill(svc, container_id, sig), sig_proxy and not tty),
-    ):
-        result = pump_attached(
-            conn,
-            stdin=stdin,
-            tty=tty,
-            stdout=options.attach_stdout,
-            stderr=options.attach_stderr,
-            detach_keys=detach_keys,
-        )
-    if result is PumpResult.DETACHED:
-        return 0
-    condition = WaitCondition.REMOVED if options.auto_remove else WaitCondition.NEXT_EXIT
-    return svc.wait(container_id, condition, run_token=started.run_token)
+    code = run_container(click.get_current_context().obj, params, image, args, detach=detach, sig_proxy=sig_proxy)
+    if not detach:
+        click.get_current_context().exit(code)

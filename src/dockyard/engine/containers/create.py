@@ -8,8 +8,7 @@ made, and becomes ``created`` only when both exist; a reconcile removes a ``crea
 from __future__ import annotations
 
 import logging
-import os
-import secrets
+import os  # os.urandom(n).hex() is secrets.token_hex(n) without importing secrets (~4 ms)
 import shutil
 from collections.abc import Sequence
 from dataclasses import replace
@@ -134,7 +133,7 @@ def plan_mounts(opts: CreateOptions, config: RunConfig) -> tuple[ContainerMount,
     for raw in opts.binds:
         m = parse_volume(raw)
         if not m.source:
-            add(ContainerMount(MountRequestType.VOLUME, m.destination, secrets.token_hex(32), m.read_only,
+            add(ContainerMount(MountRequestType.VOLUME, m.destination, os.urandom(32).hex(), m.read_only,
                                anonymous=True, mode=_volume_mode(raw)))  # fmt: skip
             continue
         if m.type.value == "volume":
@@ -153,7 +152,7 @@ def plan_mounts(opts: CreateOptions, config: RunConfig) -> tuple[ContainerMount,
         if not destination.startswith("/"):
             raise InvalidArgument(f"invalid volume specification: '{destination}'")
         if os.path.normpath(destination) not in seen:
-            add(ContainerMount(MountRequestType.VOLUME, destination, secrets.token_hex(32), anonymous=True))
+            add(ContainerMount(MountRequestType.VOLUME, destination, os.urandom(32).hex(), anonymous=True))
     return tuple(planned)
 
 
@@ -179,7 +178,7 @@ def _from_request(req: MountRequest) -> ContainerMount:
     if req.source:
         validate_volume_name(req.source)
         return ContainerMount(MountRequestType.VOLUME, req.target, req.source, req.read_only, no_copy=req.no_copy)
-    return ContainerMount(MountRequestType.VOLUME, req.target, secrets.token_hex(32), req.read_only,
+    return ContainerMount(MountRequestType.VOLUME, req.target, os.urandom(32).hex(), req.read_only,
                           anonymous=True, no_copy=req.no_copy)  # fmt: skip
 
 
@@ -218,7 +217,7 @@ def create_container(service: ContainerService, opts: CreateOptions) -> CreateRe
     name = validate_name(opts.name) if opts.name else ""
     validate_options(opts)
     image = _load_image(service, opts.image)
-    container_id = secrets.token_hex(32)
+    container_id = os.urandom(32).hex()
     config = merge_config(opts, image.config.config, container_id)
     mounts = plan_mounts(opts, config)
     if not name:

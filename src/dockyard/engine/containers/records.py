@@ -22,6 +22,7 @@ from dockyard.store.db import Database
 
 if TYPE_CHECKING:
     from dockyard.engine.containers.options import CreateOptions
+    from dockyard.engine.containers.rows import ContainerRow
 
 __all__ = ["ContainerRecord", "ContainerStore", "PublishedPort", "conflict_message"]
 
@@ -154,6 +155,21 @@ class ContainerStore:
             "('creating', 'running', 'paused', 'restarting', 'removing') OR owner_pid != 0"
         )
         return [_record(r) for r in rows]
+
+    def unsettled_rows(self) -> list[ContainerRow]:
+        """:meth:`unsettled` as light rows (no JSON decoded): what the liveness checks read, cheap enough for every
+        command to look at every running container."""
+        from dockyard.engine.containers.rows import ContainerRow
+
+        rows = self.db.query(
+            "SELECT id, status, owner_pid, monitor_pid, boot_id FROM containers WHERE status IN "
+            "('creating', 'running', 'paused', 'restarting', 'removing') OR owner_pid != 0"
+        )
+        return [
+            ContainerRow(id=r[0], name="", image_id="", image_ref="", created=0.0, status=r[1], owner_pid=int(r[2]),
+                         monitor_pid=int(r[3]), boot_id=r[4])
+            for r in rows
+        ]  # fmt: skip
 
     def resolve(self, name_or_id: str) -> ContainerRecord:
         """Docker's lookup order: full ID, exact name (with or without ``/``), then a unique ID prefix."""

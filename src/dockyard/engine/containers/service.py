@@ -182,11 +182,10 @@ class ContainerService:
             reconcile(self)
             autostart(self)
             return
-        rows = self.store.unsettled()
-        if any(needs_reconcile(r, self.container_dir(r.id)) for r in rows):
+        if any(needs_reconcile(r, self.container_dir(r.id)) for r in self.store.unsettled_rows()):
             from dockyard.engine.containers.reconcile import reconcile
 
-            reconcile(self, rows)
+            reconcile(self, self.store.unsettled())
 
     def reconcile(self) -> bool:
         from dockyard.engine.containers.reconcile import reconcile
@@ -231,8 +230,10 @@ class ContainerService:
         *,
         attachers: Sequence[Callable[[Bundle], None]] = (),
         console_size: tuple[int, int] | None = None,
+        while_creating: Callable[[], None] | None = None,
     ) -> ContainerRecord:
-        """Start one container. ``attachers`` run after the monitor listens and before the process starts."""
+        """Start one container. ``attachers`` run after the monitor listens and before the process starts;
+        ``while_creating`` while runc creates the container (in parallel with it: preparation, imports)."""
         from dockyard.engine.containers.lifecycle import start_container
 
         record = self.get(name_or_id)
@@ -241,7 +242,9 @@ class ContainerService:
         try:
             with self.locks.hold(record.id):
                 current = self.store.get(record.id) or record
-                return start_container(self, current, attachers=everyone, console_size=console_size)
+                return start_container(
+                    self, current, attachers=everyone, console_size=console_size, while_creating=while_creating
+                )
         except BaseException as exc:
             for p in pending:
                 p.fail(exc)
