@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # engine.containers.rows, and with it this package, and needs
     from dockyard.engine.system import SystemService
     from dockyard.engine.volumes import VolumeService
     from dockyard.settings import Settings
-    from dockyard.store import Store
+    from dockyard.store import Database, Store
 
 __all__ = ["Engine"]
 
@@ -30,10 +30,18 @@ class Engine:
         self.settings = settings
 
     @cached_property
+    def database(self) -> Database:
+        """The connection to the root's database the store and the container service share (opening one costs
+        ~1 ms: a container start needs both). The network manager keeps its own (``synchronous=NORMAL``)."""
+        from dockyard.store import open_database
+
+        return open_database(self.settings.layout.db)
+
+    @cached_property
     def store(self) -> Store:
         from dockyard.store import Store
 
-        store = Store.open(self.settings.layout)
+        store = Store.open(self.settings.layout, self.database)
         store.recover()  # leftovers of killed processes are cleaned up by the next command that opens the store
         return store
 

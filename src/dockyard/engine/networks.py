@@ -10,7 +10,6 @@ container service through :class:`ContainerNetworkSeam` (``engine.containers.net
 from __future__ import annotations
 
 import builtins
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -143,6 +142,8 @@ class NetworkService:
     # -- synthesized networks ------------------------------------------------------------------------------
 
     def _builtin(self, name: str) -> Network:
+        import hashlib  # here: OpenSSL's module costs ~2 ms at import, a container start does not need it
+
         root = str(self._engine.settings.layout.root)
         ident = hashlib.sha256(f"{root}\0{name}".encode()).hexdigest()
         created = self.manager.default_network().created
@@ -352,6 +353,8 @@ def network_settings_json(
             "MacAddress": "",
             "DriverOpts": None,
         }
+    import hashlib
+
     return {
         "Bridge": "",
         "SandboxID": hashlib.sha256(sandbox_key.encode()).hexdigest() if sandbox_key else "",

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import socket
 import subprocess
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from dockyard.errors import FailedPrecondition, InvalidArgument
 from dockyard.runtime.bundle import Bundle
 from dockyard.runtime.errors import last_runtime_error, translate_runtime_error
 from dockyard.runtime.inotify import wait_readable
-from dockyard.runtime.runc import Runc
+from dockyard.runtime.runc import Runc, which
 
 __all__ = ["Conmon", "Created", "ExecSession", "MonitorOptions"]
 
@@ -167,7 +166,7 @@ class Conmon:
     @property
     def path(self) -> str:
         if self._path is None:
-            found = shutil.which(self.binary)
+            found = which(self.binary)
             if not found:
                 raise FailedPrecondition(
                     f"monitor: {self.binary} not found in PATH", hint="install conmon (apt-get install conmon)"
@@ -279,7 +278,7 @@ class Conmon:
     def _exit_command_args(command: tuple[str, ...], delay: int | None) -> list[str]:
         if not command:
             return []
-        program = command[0] if os.path.isabs(command[0]) else shutil.which(command[0])
+        program = command[0] if os.path.isabs(command[0]) else which(command[0])
         if not program:
             raise FailedPrecondition(f"monitor: exit command {command[0]} not found in PATH")
         args = ["--exit-command", program]

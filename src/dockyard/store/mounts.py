@@ -67,17 +67,24 @@ def _unescape(field: str) -> str:
     return field.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
 
 
+def _escape(path: str) -> str:
+    return path.replace("\\", "\\134").replace(" ", "\\040").replace("\t", "\\011").replace("\n", "\\012")
+
+
 def mounts_under(prefix: Path) -> list[str]:
     """Mount points at or below ``prefix`` (deepest first), from /proc/self/mounts."""
     pre = str(prefix).rstrip("/")
     found = []
     with open("/proc/self/mounts") as f:
-        for line in f:
-            parts = line.split(" ")
-            if len(parts) > 2:
-                mp = _unescape(parts[1])
-                if mp == pre or mp.startswith(pre + "/"):
-                    found.append(mp)
+        table = f.read()
+    if _escape(pre) not in table:
+        return []  # the common answer, found without splitting a line (hosts with many containers: many lines)
+    for line in table.splitlines():
+        parts = line.split(" ")
+        if len(parts) > 2:
+            mp = _unescape(parts[1])
+            if mp == pre or mp.startswith(pre + "/"):
+                found.append(mp)
     return sorted(found, key=len, reverse=True)
 
 

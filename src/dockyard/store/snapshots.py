@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +117,8 @@ class OverlaySnapshotter:
     def _remove_dir(self, snap: ActiveSnapshot) -> None:
         if not snap.path.exists():
             return
+        import shutil  # here: ~2 ms at import (bz2, lzma), and only removing needs it
+
         trash = self.active_root / f".trash-{snap.key}-{os.getpid()}"
         with contextlib.suppress(OSError):
             os.rename(snap.path, trash)

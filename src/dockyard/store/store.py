@@ -31,9 +31,11 @@ class Store:
         self.db = db
 
     @classmethod
-    def open(cls, layout: Layout) -> Store:
+    def open(cls, layout: Layout, db: Database | None = None) -> Store:
+        """The store of ``layout``, on ``db`` if given (a connection to ``layout.db`` others share) or its own."""
         layout.root.mkdir(parents=True, exist_ok=True)
-        db = open_database(layout.db)
+        if db is None:
+            db = open_database(layout.db)
         db.ensure_schema("store", MIGRATIONS)
         return cls(layout, db)
 

@@ -74,7 +74,7 @@ class ContainerService:
 
     @cached_property
     def store(self) -> ContainerStore:
-        return ContainerStore.open(self.layout.db)
+        return ContainerStore(self.engine.database)
 
     @cached_property
     def execs(self) -> ExecStore:
