@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,7 +20,7 @@ from dockyard.registry.fastget import BLOB_CHUNK, direct_route, open_blob
 from dockyard.registry.transport import DEFAULT_TIMEOUT, RetryPolicy
 from dockyard.store.content import LocalContentStore
 
-from .servers import PASSWORD, USER, Blob, Distribution, FaultyRegistry
+from .servers import PASSWORD, USER, Blob, Distribution, FaultyRegistry, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -155,3 +158,32 @@ def test_proxies_and_test_transports_keep_httpx(monkeypatch: pytest.MonkeyPatch)
     mock = httpx.MockTransport(lambda request: httpx.Response(200, content=b"x"))
     with RegistryClient("registry.example.com", "r", transport=mock, tls_verify=True) as c:
         assert c.open_blob(f"blobs/sha256:{'0' * 64}", {}) is None
+
+
+def test_tls_with_the_ca_and_client_certificate_of_certs_d(tmp_path: Path, store: LocalContentStore) -> None:
+    """The direct connection uses the endpoint's TLS context: verified with the CA from certs.d, and the client
+    certificate a registry may require."""
+    if shutil.which("docker-registry") is None:
+        pytest.skip("docker-registry not installed")
+    with running("none", tls=True, require_client_cert=True) as registry:
+        tf = registry.tls_files
+        assert tf is not None
+        host_dir = tmp_path / "certs.d" / registry.host
+        host_dir.mkdir(parents=True)
+        for source, name in ((tf.ca, "ca.crt"), (tf.client_cert, "client.cert"), (tf.client_key, "client.key")):
+            shutil.copy(source, host_dir / name)
+        data = os.urandom(BLOB_CHUNK + 1000)
+        digest = Digest.of(data)
+        certs = tmp_path / "certs.d"
+        with RegistryClient(registry.host, "tls/fast", tls_verify=True, certs_dir=certs, push=True, retry=FAST) as c:
+            c.upload_blob(digest, data)
+        with RegistryClient(registry.host, "tls/fast", tls_verify=True, certs_dir=certs, retry=FAST) as c:
+            assert c.endpoint.secure
+            response = c.open_blob(f"blobs/{digest}", {})
+            assert response is not None  # not left to httpx
+            response.close()
+            assert fetch(c, store, data) == digest
+        assert store.read(digest, verify=True) == data
+        # an unverifiable certificate: no direct connection (httpx then reports the failure in Docker's words)
+        request = httpx.Request("GET", f"https://{registry.host}/v2/tls/fast/blobs/{digest}")
+        assert open_blob(request, ssl.create_default_context(), DEFAULT_TIMEOUT) is None
