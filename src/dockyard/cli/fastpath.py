@@ -9,7 +9,8 @@ own modules) takes ~25 ms here, the engine's record classes (``dataclasses``) ~1
   IDs), through ``engine.containers.rows`` (the table read directly, the same liveness checks) and
   ``cli.psformat`` (the same cells and table as the click command);
 * ``run`` and ``create`` (and ``container run|create``): their flags parsed from the table the click commands
-  are made of (``commands/runflags.py``), then ``commands/runflow.py``, the code the click commands call.
+  are made of (``commands/runflags.py``), then ``commands/runflow.py``, the code the click commands call;
+* ``build`` (and ``image build``, ``builder build``) likewise, with ``commands/buildflow.py``.
 
 It declines — returns ``None``, and ``main`` runs click on the same arguments — whenever anything is unusual:
 an option or form it does not know (``--help``, ``--format``, filters, ``-D``...), an invalid configuration
@@ -61,12 +62,33 @@ def run_fast(args: list[str]) -> int | None:
         return _ps(root, rest[1:])
     if rest[:1] in (["run"], ["create"]):
         return _run(root, rest[0], rest[1:])
+    if rest[:1] == ["build"]:
+        return _build(root, rest[1:])
+    if rest[:1] in (["image"], ["builder"]) and rest[1:2] == ["build"]:
+        return _build(root, rest[2:])
     if rest[:1] == ["container"]:
         if rest[1:2] in (["ls"], ["ps"], ["list"]):
             return _ps(root, rest[2:])
         if rest[1:2] in (["run"], ["create"]):
             return _run(root, rest[1], rest[2:])
     return None
+
+
+def _build(root: str | None, args: list[str]) -> int | None:
+    """``build`` with its flags parsed from the table its click command is made of (``commands/buildflow.py``)."""
+    from dockyard.cli.commands.buildflow import BUILD_FLAGS, run_build
+    from dockyard.cli.flagtable import parse_args
+
+    parsed = parse_args(BUILD_FLAGS, args, docker=False)
+    if parsed is None or len(parsed[1]) != 1:
+        return None  # no PATH or two, --help, an option it does not know: click says it
+    params, (path,) = parsed
+    from dockyard.cli.dcache import install
+
+    install()
+    from dockyard.cli.state import CliState
+
+    return run_build(CliState(root=root, debug=False, log_level="warn"), path, params)
 
 
 def _run(root: str | None, verb: str, args: list[str]) -> int | None:

@@ -22,7 +22,9 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from dockyard.engine.distribution import (
+# The event types, from where engine.distribution re-exports them: importing that service module would cost every
+# build ~5 ms (the pull/push classes) for types defined in this light one.
+from dockyard.registry.progress import (
     BuildAux,
     BuildOutput,
     LayerProgress,

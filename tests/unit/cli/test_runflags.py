@@ -85,3 +85,72 @@ def test_whatever_it_accepts_click_parses_the_same(tokens: list[Any], rest: list
     fast = parse_docker_args(RUN_FLAGS, args)
     if fast is not None and fast[1]:  # the fast path runs only with an image: click reports a missing one
         assert fast == _click(run_cmd, args), args
+
+
+# -- build: click's own parsing style (options anywhere) ------------------------------------------------------------
+BUILD_COMMON = [
+    ["."],
+    ["-t", "friendlyhello", "."],
+    [".", "-t", "a", "-t", "b:c", "--host-ca"],
+    ["--no-cache", "-f", "Dockerfile.dev", "--build-arg", "X=1", "--build-arg", "Y", "ctx"],
+    ["-q", "--iidfile", "/tmp/iid", "--progress", "plain", "--no-rm", "--label", "a=b", "."],
+    ["--target=base", "--network=host", "--no-host-ca", "--platform", "linux/amd64", "--add-host", "h:1.2.3.4", "-"],
+    ["-qtx", "."],
+]
+
+
+def _click_build(args: list[str]) -> tuple[dict[str, Any], list[str]] | None:
+    from dockyard.cli.commands.build import build_cmd
+
+    try:
+        ctx = build_cmd.make_context("build", list(args))
+    except (click.exceptions.ClickException, click.exceptions.Exit):
+        return None
+    params = dict(ctx.params)
+    return params, [params.pop("path")]
+
+
+@pytest.mark.parametrize("args", BUILD_COMMON, ids=lambda a: " ".join(a))
+def test_build_forms_parse_as_click_parses_them(args: list[str]) -> None:
+    from dockyard.cli.commands.buildflow import BUILD_FLAGS
+    from dockyard.cli.flagtable import parse_args
+
+    fast = parse_args(BUILD_FLAGS, args, docker=False)
+    assert fast is not None
+    assert fast == _click_build(args)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["-h", "."], ["--help"], [".", "--", "x"], ["--progress", "fancy", "."], ["--no-cache=true", "."],
+     ["--host-ca=1", "."], ["-e", "."]],
+    ids=lambda a: " ".join(a),
+)  # fmt: skip
+def test_build_forms_it_does_not_follow(args: list[str]) -> None:
+    from dockyard.cli.commands.buildflow import BUILD_FLAGS
+    from dockyard.cli.flagtable import parse_args
+
+    assert parse_args(BUILD_FLAGS, args, docker=False) is None
+
+
+_BUILD_TOKENS = st.one_of(
+    st.sampled_from([".", "ctx", "-", "-q", "--no-cache", "--pull", "--host-ca", "--no-host-ca", "--rm", "--no-rm",
+                     "--force-rm", "--explain-cache", "--", "-h", "-qt", "--quiet"]),
+    st.tuples(st.sampled_from(["-t", "--tag", "-f", "--build-arg", "--target", "--label", "--iidfile", "--network",
+                               "--progress", "--platform", "--add-host"]),
+              st.sampled_from(["x", "plain", "quiet", "a=b", "", "-q", ".", "fancy"])).map(list),
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_BUILD_TOKENS, max_size=7))
+def test_whatever_build_parsing_accepts_click_parses_the_same(tokens: list[Any]) -> None:
+    from dockyard.cli.commands.buildflow import BUILD_FLAGS
+    from dockyard.cli.flagtable import parse_args
+
+    args: list[str] = []
+    for t in tokens:
+        args += t if isinstance(t, list) else [t]
+    fast = parse_args(BUILD_FLAGS, args, docker=False)
+    if fast is not None and len(fast[1]) == 1:  # the fast path builds with exactly one PATH
+        assert fast == _click_build(args), args

@@ -1,9 +1,7 @@
-"""The flags ``run`` and ``create`` take, as data: docker's names, defaults and help in one table that both the
-click commands (``container_flags.create_flags`` makes their options from it) and the command line's fast path
-(``cli/fastpath.py``, which parses the common forms without importing click: ~15 ms) read. Parsing here follows
-the click commands exactly — ``DockerCommand``'s rules (options end at the first argument, ``--flag=false``,
-combined short flags, ``-p80:80``) and click's (``--opt=value``, ``-ovalue``, ints, repeated options) — and gives
-up (``None``) on anything else, so click reports errors and help in its own words.
+"""The flags ``run`` and ``create`` take, as data (``cli/flagtable.py``): docker's names, defaults and help in one
+table that both the click commands (``container_flags.create_flags`` makes their options from it) and the command
+line's fast path (``cli/fastpath.py``, which parses the common forms without importing click: ~15 ms) read, with
+``DockerCommand``'s parsing rules (options end at the first argument, ``--flag=false``).
 
 Also here, click-free: the translation of the parsed flags into the service's ``CreateOptions``
 (:func:`build_create_options`, with the docker CLI's checks and wording) and ``--env``/``--env-file`` parsing.
@@ -14,9 +12,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dockyard.cli import flagtable as ft
+from dockyard.cli.flagtable import FlagSpec
 from dockyard.errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -25,203 +24,94 @@ if TYPE_CHECKING:
 __all__ = [
     "CREATE_FLAGS",
     "RUN_FLAGS",
-    "FlagSpec",
     "build_create_options",
     "parse_docker_args",
     "parse_env_file",
     "parse_env_values",
 ]
 
-TRUE_WORDS = ("1", "t", "true", "y", "yes", "on", "")  # docker's --flag=value spellings (strconv.ParseBool + "")
-FALSE_WORDS = ("0", "f", "false", "n", "no", "off")
-
-
-@dataclass(frozen=True)
-class FlagSpec:
-    """One option: its spellings, the parameter it fills, its kind and default, and docker's help."""
-
-    opts: tuple[str, ...]
-    dest: str
-    kind: str = "value"  # "value" (a string), "int", "multiple" (repeatable strings), "flag" (a boolean)
-    default: Any = None
-    metavar: str = ""
-    help: str = ""
-    secondary: tuple[str, ...] = ()  # a boolean's off switch (--no-sig-proxy)
-
-
-def _v(*opts: str, dest: str = "", default: str | None = None, metavar: str = "string", help: str = "") -> FlagSpec:
-    return FlagSpec(opts, dest or opts[-1].lstrip("-").replace("-", "_"), "value", default, metavar, help)
-
-
-def _i(*opts: str, dest: str = "", default: int | None = None, metavar: str = "int", help: str = "") -> FlagSpec:
-    return FlagSpec(opts, dest or opts[-1].lstrip("-").replace("-", "_"), "int", default, metavar, help)
-
-
-def _m(*opts: str, dest: str = "", metavar: str = "list", help: str = "") -> FlagSpec:
-    return FlagSpec(opts, dest or opts[-1].lstrip("-").replace("-", "_"), "multiple", (), metavar, help)
-
-
-def _f(*opts: str, dest: str = "", help: str = "") -> FlagSpec:
-    return FlagSpec(opts, dest or opts[-1].lstrip("-").replace("-", "_"), "flag", False, "", help)
-
-
 CREATE_FLAGS: tuple[FlagSpec, ...] = (
-    _m("--add-host", help="Add a custom host-to-IP mapping (host:ip)"),
-    _m("-a", "--attach", help="Attach to STDIN, STDOUT or STDERR"),
-    _i("--blkio-weight", default=0, metavar="uint16",
-       help="Block IO (relative weight), between 10 and 1000, or 0 to disable"),
-    _m("--cap-add", help="Add Linux capabilities"),
-    _m("--cap-drop", help="Drop Linux capabilities"),
-    _v("--cidfile", help="Write the container ID to the file"),
-    _i("--cpu-period", default=0, help="Limit CPU CFS (Completely Fair Scheduler) period"),
-    _i("--cpu-quota", default=0, help="Limit CPU CFS (Completely Fair Scheduler) quota"),
-    _i("-c", "--cpu-shares", default=0, help="CPU shares (relative weight)"),
-    _v("--cpus", metavar="decimal", help="Number of CPUs"),
-    _v("--cpuset-cpus", default="", help="CPUs in which to allow execution (0-3, 0,1)"),
-    _v("--cpuset-mems", default="", help="MEMs in which to allow execution (0-3, 0,1)"),
-    _v("--detach-keys", help="Override the key sequence for detaching a container"),
-    _m("--dns", help="Set custom DNS servers"),
-    _m("--dns-option", "--dns-opt", dest="dns_option", help="Set DNS options"),
-    _m("--dns-search", help="Set custom DNS search domains"),
-    _v("--domainname", default="", help="Container NIS domain name"),
-    _v("--entrypoint", help="Overwrite the default ENTRYPOINT of the image"),
-    _m("-e", "--env", help="Set environment variables"),
-    _m("--env-file", help="Read in a file of environment variables"),
-    _m("--expose", help="Expose a port or a range of ports"),
-    _m("--group-add", help="Add additional groups to join"),
-    _v("-h", "--hostname", default="", help="Container host name"),
-    _f("--init", help="Run an init inside the container that forwards signals and reaps processes"),
-    _f("-i", "--interactive", help="Keep STDIN open even if not attached"),
-    _v("--ip", default="", help="IPv4 address (e.g., 172.30.100.104)"),
-    _v("--ipc", default="", help="IPC mode to use"),
-    _m("-l", "--label", help="Set meta data on a container"),
-    _m("--label-file", help="Read in a line delimited file of labels"),
-    _v("--log-driver", help="Logging driver for the container"),
-    _m("--log-opt", help="Log driver options"),
-    _v("--mac-address", default="", help="Container MAC address (e.g., 92:d0:c6:0a:29:33)"),
-    _v("-m", "--memory", metavar="bytes", help="Memory limit"),
-    _v("--memory-reservation", metavar="bytes", help="Memory soft limit"),
-    _v("--memory-swap", metavar="bytes", help="Swap limit equal to memory plus swap: '-1' to enable unlimited swap"),
-    _m("--mount", metavar="mount", help="Attach a filesystem mount to the container"),
-    _v("--name", default="", help="Assign a name to the container"),
-    _v("--network", "--net", dest="network", default="default", metavar="network",
-       help="Connect a container to a network"),
-    _m("--network-alias", "--net-alias", dest="network_alias", help="Add network-scoped alias for the container"),
-    _f("--oom-kill-disable", help="Disable OOM Killer"),
-    _i("--oom-score-adj", default=0, help="Tune host's OOM preferences (-1000 to 1000)"),
-    _v("--pid", default="", help="PID namespace to use"),
-    _i("--pids-limit", help="Tune container pids limit (set -1 for unlimited)"),
-    _v("--platform", help="Set platform if server is multi-platform capable"),
-    _f("--privileged", help="Give extended privileges to this container"),
-    _m("-p", "--publish", help="Publish a container's port(s) to the host"),
-    _f("-P", "--publish-all", help="Publish all exposed ports to random ports"),
-    _v("--pull", default="missing", help='Pull image before running ("always", "missing", "never")'),
-    _f("-q", "--quiet", help="Suppress the pull output"),
-    _f("--read-only", help="Mount the container's root filesystem as read only"),
-    _v("--restart", default="no", help="Restart policy to apply when a container exits"),
-    _f("--rm", dest="auto_remove", help="Automatically remove the container when it exits"),
-    _v("--runtime", default="", help="Runtime to use for this container"),
-    _m("--security-opt", help="Security Options"),
-    _v("--shm-size", metavar="bytes", help="Size of /dev/shm"),
-    _v("--stop-signal", default="", help="Signal to stop the container"),
-    _i("--stop-timeout", help="Timeout (in seconds) to stop a container"),
-    _m("--sysctl", metavar="map", help="Sysctl options"),
-    _m("--tmpfs", help="Mount a tmpfs directory"),
-    _f("-t", "--tty", help="Allocate a pseudo-TTY"),
-    _m("--ulimit", metavar="ulimit", help="Ulimit options"),
-    _v("-u", "--user", default="", help="Username or UID (format: <name|uid>[:<group|gid>])"),
-    _v("--uts", default="", help="UTS namespace to use"),
-    _m("-v", "--volume", help="Bind mount a volume"),
-    _v("-w", "--workdir", default="", help="Working directory inside the container"),
+    ft.multiple("--add-host", help="Add a custom host-to-IP mapping (host:ip)"),
+    ft.multiple("-a", "--attach", help="Attach to STDIN, STDOUT or STDERR"),
+    ft.number("--blkio-weight", default=0, metavar="uint16",
+              help="Block IO (relative weight), between 10 and 1000, or 0 to disable"),
+    ft.multiple("--cap-add", help="Add Linux capabilities"),
+    ft.multiple("--cap-drop", help="Drop Linux capabilities"),
+    ft.value("--cidfile", help="Write the container ID to the file"),
+    ft.number("--cpu-period", default=0, help="Limit CPU CFS (Completely Fair Scheduler) period"),
+    ft.number("--cpu-quota", default=0, help="Limit CPU CFS (Completely Fair Scheduler) quota"),
+    ft.number("-c", "--cpu-shares", default=0, help="CPU shares (relative weight)"),
+    ft.value("--cpus", metavar="decimal", help="Number of CPUs"),
+    ft.value("--cpuset-cpus", default="", help="CPUs in which to allow execution (0-3, 0,1)"),
+    ft.value("--cpuset-mems", default="", help="MEMs in which to allow execution (0-3, 0,1)"),
+    ft.value("--detach-keys", help="Override the key sequence for detaching a container"),
+    ft.multiple("--dns", help="Set custom DNS servers"),
+    ft.multiple("--dns-option", "--dns-opt", dest="dns_option", help="Set DNS options"),
+    ft.multiple("--dns-search", help="Set custom DNS search domains"),
+    ft.value("--domainname", default="", help="Container NIS domain name"),
+    ft.value("--entrypoint", help="Overwrite the default ENTRYPOINT of the image"),
+    ft.multiple("-e", "--env", help="Set environment variables"),
+    ft.multiple("--env-file", help="Read in a file of environment variables"),
+    ft.multiple("--expose", help="Expose a port or a range of ports"),
+    ft.multiple("--group-add", help="Add additional groups to join"),
+    ft.value("-h", "--hostname", default="", help="Container host name"),
+    ft.flag("--init", help="Run an init inside the container that forwards signals and reaps processes"),
+    ft.flag("-i", "--interactive", help="Keep STDIN open even if not attached"),
+    ft.value("--ip", default="", help="IPv4 address (e.g., 172.30.100.104)"),
+    ft.value("--ipc", default="", help="IPC mode to use"),
+    ft.multiple("-l", "--label", help="Set meta data on a container"),
+    ft.multiple("--label-file", help="Read in a line delimited file of labels"),
+    ft.value("--log-driver", help="Logging driver for the container"),
+    ft.multiple("--log-opt", help="Log driver options"),
+    ft.value("--mac-address", default="", help="Container MAC address (e.g., 92:d0:c6:0a:29:33)"),
+    ft.value("-m", "--memory", metavar="bytes", help="Memory limit"),
+    ft.value("--memory-reservation", metavar="bytes", help="Memory soft limit"),
+    ft.value("--memory-swap", metavar="bytes",
+             help="Swap limit equal to memory plus swap: '-1' to enable unlimited swap"),
+    ft.multiple("--mount", metavar="mount", help="Attach a filesystem mount to the container"),
+    ft.value("--name", default="", help="Assign a name to the container"),
+    ft.value("--network", "--net", dest="network", default="default", metavar="network",
+             help="Connect a container to a network"),
+    ft.multiple("--network-alias", "--net-alias", dest="network_alias",
+                help="Add network-scoped alias for the container"),
+    ft.flag("--oom-kill-disable", help="Disable OOM Killer"),
+    ft.number("--oom-score-adj", default=0, help="Tune host's OOM preferences (-1000 to 1000)"),
+    ft.value("--pid", default="", help="PID namespace to use"),
+    ft.number("--pids-limit", help="Tune container pids limit (set -1 for unlimited)"),
+    ft.value("--platform", help="Set platform if server is multi-platform capable"),
+    ft.flag("--privileged", help="Give extended privileges to this container"),
+    ft.multiple("-p", "--publish", help="Publish a container's port(s) to the host"),
+    ft.flag("-P", "--publish-all", help="Publish all exposed ports to random ports"),
+    ft.value("--pull", default="missing", help='Pull image before running ("always", "missing", "never")'),
+    ft.flag("-q", "--quiet", help="Suppress the pull output"),
+    ft.flag("--read-only", help="Mount the container's root filesystem as read only"),
+    ft.value("--restart", default="no", help="Restart policy to apply when a container exits"),
+    ft.flag("--rm", dest="auto_remove", help="Automatically remove the container when it exits"),
+    ft.value("--runtime", default="", help="Runtime to use for this container"),
+    ft.multiple("--security-opt", help="Security Options"),
+    ft.value("--shm-size", metavar="bytes", help="Size of /dev/shm"),
+    ft.value("--stop-signal", default="", help="Signal to stop the container"),
+    ft.number("--stop-timeout", help="Timeout (in seconds) to stop a container"),
+    ft.multiple("--sysctl", metavar="map", help="Sysctl options"),
+    ft.multiple("--tmpfs", help="Mount a tmpfs directory"),
+    ft.flag("-t", "--tty", help="Allocate a pseudo-TTY"),
+    ft.multiple("--ulimit", metavar="ulimit", help="Ulimit options"),
+    ft.value("-u", "--user", default="", help="Username or UID (format: <name|uid>[:<group|gid>])"),
+    ft.value("--uts", default="", help="UTS namespace to use"),
+    ft.multiple("-v", "--volume", help="Bind mount a volume"),
+    ft.value("-w", "--workdir", default="", help="Working directory inside the container"),
 )  # fmt: skip
 
 RUN_FLAGS: tuple[FlagSpec, ...] = (
     *CREATE_FLAGS,
-    _f("-d", "--detach", help="Run container in background and print container ID"),
-    FlagSpec(("--sig-proxy",), "sig_proxy", "flag", True, "", "Proxy received signals to the process",
-             ("--no-sig-proxy",)),
+    ft.flag("-d", "--detach", help="Run container in background and print container ID"),
+    ft.flag("--sig-proxy", help="Proxy received signals to the process", off=("--no-sig-proxy",), default=True),
 )  # fmt: skip
 
 
 def parse_docker_args(table: Sequence[FlagSpec], args: Sequence[str]) -> tuple[dict[str, Any], list[str]] | None:
-    """``(params, positional)`` as the click command built from ``table`` would parse ``args`` (``params`` with
-    every default filled in, repeated options as tuples), or ``None`` for anything it does not follow exactly
-    (``--help``, ``--``, an unknown option, a bad value, a missing one): the caller lets click parse those."""
-    by_name: dict[str, FlagSpec] = {}
-    for spec in table:
-        for name in (*spec.opts, *spec.secondary):
-            by_name[name] = spec
-    params: dict[str, Any] = {spec.dest: spec.default for spec in table}
-    multiple: dict[str, list[str]] = {}
-
-    def take(spec: FlagSpec, value: str) -> bool:
-        if spec.kind == "multiple":
-            multiple.setdefault(spec.dest, []).append(value)
-        elif spec.kind == "int":
-            try:
-                params[spec.dest] = int(value)
-            except ValueError:
-                return False
-        else:
-            params[spec.dest] = value
-        return True
-
-    i = 0
-    while i < len(args):
-        token = args[i]
-        if not token.startswith("-") or token == "-":
-            break
-        if token.startswith("--"):
-            name, sep, value = token.partition("=")
-            found = by_name.get(name)
-            if found is None:
-                return None  # --help, --, or an option click reports
-            spec = found
-            if spec.kind == "flag":
-                if not sep:
-                    params[spec.dest] = name not in spec.secondary
-                elif name in spec.secondary:
-                    return None
-                elif value.lower() in TRUE_WORDS:
-                    params[spec.dest] = True
-                elif value.lower() in FALSE_WORDS:
-                    if spec.secondary:
-                        params[spec.dest] = False
-                else:
-                    return None  # docker's "invalid argument" error comes from click's side
-            elif sep:
-                if not take(spec, value):
-                    return None
-            else:
-                if i + 1 >= len(args) or not take(spec, args[i + 1]):
-                    return None
-                i += 1
-            i += 1
-            continue
-        # short options, maybe combined: -it, -p80:80, -e FOO=bar
-        j = 1
-        while j < len(token):
-            found = by_name.get(f"-{token[j]}")
-            if found is None:
-                return None
-            spec = found
-            if spec.kind == "flag":
-                params[spec.dest] = True
-                j += 1
-                continue
-            rest = token[j + 1 :]
-            if rest:
-                if rest.startswith("=") or not take(spec, rest):
-                    return None  # -e=X: click keeps the "=", docker would not; leave it to click
-            else:
-                if i + 1 >= len(args) or not take(spec, args[i + 1]):
-                    return None
-                i += 1
-            break
-        i += 1
-    for dest, values in multiple.items():
-        params[dest] = tuple(values)
-    return params, list(args[i:])
+    """``(params, positional)`` as the ``DockerCommand`` built from ``table`` would parse ``args``, or ``None``."""
+    return ft.parse_args(table, args, docker=True)
 
 
 def parse_env_values(values: Sequence[str]) -> list[str]:

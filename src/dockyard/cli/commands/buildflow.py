@@ -1,0 +1,121 @@
+"""``dockyard build`` without click: its flags as a table (``cli/flagtable.py``; the click command in ``build.py``
+is made from it) and what the command does once they are parsed (:func:`run_build`), which the click command and
+the command line's fast path (``cli/fastpath.py``) both call."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from dockyard.cli import flagtable as ft
+
+if TYPE_CHECKING:
+    from dockyard.cli.state import CliState
+
+__all__ = ["BUILD_FLAGS", "run_build"]
+
+BUILD_FLAGS: tuple[ft.FlagSpec, ...] = (
+    ft.multiple("-t", "--tag", dest="tags", metavar="", help="Name and optionally a tag in the 'name:tag' format"),
+    ft.value("-f", "--file", dest="dockerfile", default="", metavar="",
+             help="Name of the Dockerfile (default: 'PATH/Dockerfile')"),
+    ft.multiple("--build-arg", dest="build_args", metavar="", help="Set build-time variables"),
+    ft.value("--target", default="", metavar="", help="Set the target build stage to build"),
+    ft.flag("--no-cache", help="Do not use cache when building the image"),
+    ft.flag("--pull", help="Always attempt to pull a newer version of the image"),
+    ft.multiple("--label", dest="labels", metavar="", help="Set metadata for an image"),
+    ft.flag("-q", "--quiet", help="Suppress the build output and print image ID on success"),
+    ft.value("--iidfile", default="", metavar="", help="Write the image ID to the file"),
+    ft.value("--network", default="default", metavar="",
+             help="Networking mode for the RUN instructions: default, host, none"),
+    ft.value("--progress", default="auto", metavar="", choices=("auto", "plain", "tty", "quiet"),
+             help="Type of progress output: plain (the classic builder's), quiet (only the image ID)"),
+    ft.flag("--host-ca", off=("--no-host-ca",), default=None,
+            help="Trust the host's CA certificates in RUN steps (mounted read-only, never stored in the image)"),
+    ft.flag("--explain-cache", help="Say for every step why it was (not) taken from the cache"),
+    ft.flag("--rm", dest="remove", off=("--no-rm",), default=True,
+            help="Remove intermediate containers after a successful build"),
+    ft.flag("--force-rm", help="Always remove intermediate containers"),
+    ft.value("--platform", default="", metavar="", help="Set platform if server is multi-platform capable"),
+    ft.multiple("--add-host", dest="add_hosts", metavar="", help="Add a custom host-to-IP mapping (host:ip)"),
+)  # fmt: skip
+
+
+def _build_args(values: tuple[str, ...]) -> dict[str, str | None]:
+    """``--build-arg K=V``; a bare ``K`` takes the value of the environment variable (unset if there is none)."""
+    out: dict[str, str | None] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        out[key] = value if sep else os.environ.get(key)
+    return out
+
+
+def _labels(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        key, _, value = item.partition("=")
+        out[key] = value
+    return out
+
+
+def run_build(state: CliState, path: str, params: Mapping[str, Any]) -> int:
+    """Build the context at ``path`` (``-``: a tar or a Dockerfile on stdin) with Docker's classic output; the exit
+    code (docker build exits 1 whatever failed)."""
+    from dockyard.cli.tables import human_size
+    from dockyard.engine.builds import BuildNetwork, BuildOptions, context_transfer_size
+    from dockyard.errors import DockyardError
+
+    p = params
+    quiet = p["quiet"] or p["progress"] == "quiet"
+    try:
+        options = BuildOptions(
+            tags=p["tags"],
+            dockerfile=p["dockerfile"] or "Dockerfile",
+            build_args=_build_args(p["build_args"]),
+            target=p["target"],
+            no_cache=p["no_cache"],
+            pull=p["pull"],
+            labels=_labels(p["labels"]),
+            quiet=quiet,
+            network=BuildNetwork.parse(p["network"]),
+            host_ca=p["host_ca"],
+            explain_cache=p["explain_cache"],
+            remove=p["remove"],
+            force_remove=p["force_rm"],
+            platform=p["platform"],
+            extra_hosts=p["add_hosts"],
+        )
+        service = state.engine.builds
+        if path == "-":
+            context = service.open_stream(sys.stdin.buffer, p["dockerfile"] or "Dockerfile")
+            context_id = ""
+        else:
+            context = service.open_directory(path, p["dockerfile"])
+            context_id = context.root
+        with context:
+            if not quiet:
+                size = context_transfer_size(context)
+                sys.stdout.write(f"Sending build context to Docker daemon  {human_size(size, 4)}\n\n")
+                sys.stdout.flush()
+            from dockyard.cli.progress import ProgressPrinter
+
+            printer = ProgressPrinter(sys.stdout)
+            result = service.build(context, options, printer, context_id=context_id)
+    except DockyardError as exc:
+        if state.debug:
+            import traceback
+
+            traceback.print_exc()
+        sys.stdout.flush()
+        from dockyard.cli.output import print_error
+
+        print_error(exc)
+        return 1
+    if p["iidfile"]:
+        with open(p["iidfile"], "w") as f:
+            f.write(str(result.image_id))
+    if quiet:
+        sys.stdout.write(f"{result.image_id}\n")
+        sys.stdout.flush()
+    return 0
