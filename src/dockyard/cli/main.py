@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["COMMANDS", "SUMMARIES", "VERSION_MESSAGE", "main"]
+__all__ = ["COMMANDS", "GC_THRESHOLD", "SUMMARIES", "VERSION_MESSAGE", "main"]
 
 VERSION_MESSAGE = "dockyard version %(version)s"
 
@@ -137,8 +137,18 @@ def _dispatch(argv: list[str] | None) -> object:
     return cli.main(args=argv, prog_name="dockyard", standalone_mode=False)
 
 
+# Starting a command creates ~100,000 objects (modules, classes, functions) that all live to the end, and the cyclic
+# garbage collector, run every 700 allocations, went through them ~40 times (5-7 ms of a short command) freeing
+# nothing. Every 50,000 allocations instead: no collection in a short command, while a long-running one (the API
+# server, ``logs -f``) still collects its young cycles regularly.
+GC_THRESHOLD = 50_000
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turn errors into one line on stderr and Docker's exit codes."""
+    import gc
+
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     debug = bool(os.environ.get("DOCKYARD_DEBUG")) or any(a in ("--debug", "-D") for a in (argv or sys.argv[1:]))
     try:
         rc = _dispatch(argv)

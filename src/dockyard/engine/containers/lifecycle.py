@@ -256,16 +256,28 @@ def release_run(svc: ContainerService, record: ContainerRecord, *, exited: bool 
     if monitor and record.boot_id == boot_id() and pid_alive(monitor) and svc.is_monitor(monitor, cid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(monitor, 9)
-    try:
-        svc.engine.networks.release(cid)
-    except Exception:
-        log.warning("release %s: network release failed", cid[:12], exc_info=True)
-    if any(m.type is MountRequestType.VOLUME for m in record.mounts):
+
+    def release_network() -> None:
         try:
-            svc.engine.volumes.unmount(cid)
-        except DockyardError:
-            log.warning("release %s: volume unmount failed", cid[:12], exc_info=True)
-    svc.engine.store.snapshots.unmount(cid)
+            svc.engine.networks.release(cid)
+        except Exception:
+            log.warning("release %s: network release failed", cid[:12], exc_info=True)
+
+    # The network and the mounts are independent, and both mostly wait on the kernel (netlink, umount2, the
+    # database's fsync: the GIL is released): the network goes in a thread while this one unmounts.
+    import threading
+
+    worker = threading.Thread(target=release_network, name=f"release-network-{cid[:12]}")
+    worker.start()
+    try:
+        if any(m.type is MountRequestType.VOLUME for m in record.mounts):
+            try:
+                svc.engine.volumes.unmount(cid)
+            except DockyardError:
+                log.warning("release %s: volume unmount failed", cid[:12], exc_info=True)
+        svc.engine.store.snapshots.unmount(cid)
+    finally:
+        worker.join()
 
 
 def finish_run(svc: ContainerService, container_id: str, token: str = "", *, lost: bool = False) -> bool:
