@@ -14,7 +14,6 @@ Nothing unverified is ever handed back: manifests are checked against the digest
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -31,14 +30,8 @@ from dockyard.oci.digest import Digest
 from dockyard.oci.manifest import sniff_media_type
 from dockyard.oci.mediatypes import MediaType
 from dockyard.registry.auth import AuthConfig
-from dockyard.registry.endpoints import (
-    DEFAULT_CERTS_DIR,
-    Endpoint,
-    lookup_endpoints,
-    normalize_registry_host,
-    tls_context,
-)
-from dockyard.registry.errors import RegistryError, RegistryNotFound, RegistryUnavailable
+from dockyard.registry.endpoints import DEFAULT_CERTS_DIR, Endpoint, lookup_endpoints, normalize_registry_host
+from dockyard.registry.errors import RegistryError, RegistryNotFound, RegistryUnavailable, url_error
 from dockyard.registry.tokens import REPOSITORY_EXTENSION, RegistryAuth
 from dockyard.registry.transport import (
     DEFAULT_TIMEOUT,
@@ -52,7 +45,7 @@ from dockyard.registry.transport import (
 from dockyard.settings import Settings
 
 if TYPE_CHECKING:
-    from dockyard.registry.fastget import BlobResponse
+    from dockyard.registry.fastget import BlobResponse, DirectConnections
 
 __all__ = [
     "MANIFEST_MEDIA_TYPES",
@@ -174,10 +167,11 @@ class RegistryClient:
         self._open = lambda ep: open_client(
             ep, self.auth, certs_dir=certs_dir, retry=retry, timeout=timeout, sleep=sleep, transport=transport
         )
-        self._direct = transport is None  # blob bodies may bypass httpx (see open_blob)
-        self._certs_dir = certs_dir
-        self._timeout = timeout
-        self._tls: dict[Endpoint, ssl.SSLContext] = {}
+        self._direct: DirectConnections | None = None
+        if transport is None:  # blob bodies may bypass httpx (see open_blob)
+            from dockyard.registry.fastget import DirectConnections
+
+            self._direct = DirectConnections(certs_dir, timeout)
         self._lock = threading.Lock()
         self._index = -1
         self._client: httpx.Client | None = None
@@ -213,6 +207,12 @@ class RegistryClient:
         last: DockyardError | None = None
         for i in range(start, len(self.endpoints)):
             endpoint = self.endpoints[i]
+            if i + 1 < len(self.endpoints) and self._direct is not None and self._direct.plain_http(endpoint):
+                last = RegistryUnavailable(
+                    url_error("GET", endpoint.url("/v2/"), "http: server gave HTTP response to HTTPS client")
+                )
+                log.info("registry endpoint %s: %s; trying next endpoint", endpoint, last)
+                continue
             client = self._open(endpoint)
             try:
                 self._ping = ping(client, endpoint, self.auth)
@@ -286,25 +286,13 @@ class RegistryClient:
         """``GET path`` on a connection of its own (:mod:`dockyard.registry.fastget`): the response when the
         registry answers ``200``/``206`` to exactly what httpx would send; None when httpx has to do this request
         (a proxy or test transport, a token not fetched yet, a challenge, a redirect, an error status)."""
-        if not self._direct:
+        if self._direct is None:
             return None
         client, endpoint = self._http()
-        from dockyard.registry.fastget import direct_route, open_blob
-
-        if endpoint.scheme not in ("http", "https") or not direct_route(endpoint.host):
-            return None
         request = client.build_request(
             "GET", self._url(endpoint, path), headers=headers, extensions={REPOSITORY_EXTENSION: self.repository}
         )
-        if not _authorize_cached(self.auth, request):
-            return None
-        context = None
-        if endpoint.scheme == "https":
-            with self._lock:
-                context = self._tls.get(endpoint)
-                if context is None:
-                    context = self._tls[endpoint] = tls_context(endpoint, self._certs_dir)
-        return open_blob(request, context, self._timeout)
+        return self._direct.open(endpoint, request, self.auth)
 
     def _with_fallback(self, op: Callable[[], _T]) -> _T:
         while True:
@@ -513,19 +501,6 @@ class RegistryClient:
         from dockyard.registry.upload import Upload
 
         return Upload(self, digest, source, size, progress=progress, chunk_size=chunk_size).run(mount_from)
-
-
-def _authorize_cached(auth: httpx.Auth, request: httpx.Request) -> bool:
-    """Put on ``request`` the Authorization the auth flow would send first, if it needs no request of its own
-    (a token it has not fetched yet) to know it."""
-    flow = auth.sync_auth_flow(request)
-    try:
-        first = next(flow)
-    except StopIteration:
-        return True
-    finally:
-        flow.close()
-    return first is request
 
 
 def _rehash(digest: Digest, data: bytes) -> Digest:

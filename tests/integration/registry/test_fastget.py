@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import pytest
 from dockyard.oci.digest import Digest
 from dockyard.registry.auth import AuthConfig
 from dockyard.registry.client import RegistryClient
-from dockyard.registry.fastget import BLOB_CHUNK, direct_route, open_blob
+from dockyard.registry.fastget import BLOB_CHUNK, answers_tls_in_plain_http, direct_route, open_blob
 from dockyard.registry.transport import DEFAULT_TIMEOUT, RetryPolicy
 from dockyard.store.content import LocalContentStore
 
@@ -119,8 +120,6 @@ def test_a_redirect_is_followed_by_httpx(faulty: FaultyRegistry, redirector: str
 
 
 def test_nothing_listening_is_left_to_httpx() -> None:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -187,3 +186,28 @@ def test_tls_with_the_ca_and_client_certificate_of_certs_d(tmp_path: Path, store
         # an unverifiable certificate: no direct connection (httpx then reports the failure in Docker's words)
         request = httpx.Request("GET", f"https://{registry.host}/v2/tls/fast/blobs/{digest}")
         assert open_blob(request, ssl.create_default_context(), DEFAULT_TIMEOUT) is None
+
+
+def test_a_plain_http_registry_is_told_from_a_tls_one_without_building_an_https_client(
+    faulty: FaultyRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert answers_tls_in_plain_http(faulty.host, 5)
+    opened: list[str] = []
+    with RegistryClient(faulty.host, "fast/repo", retry=FAST) as c:
+        real = c._open
+        monkeypatch.setattr(c, "_open", lambda endpoint: opened.append(endpoint.scheme) or real(endpoint))
+        assert c.endpoint.scheme == "http"  # https first, as Docker, found to be plain HTTP by a bare handshake
+    assert opened == ["http"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = f"127.0.0.1:{s.getsockname()[1]}"
+    assert not answers_tls_in_plain_http(free, 5)  # nothing listening: not for the probe to decide
+
+
+def test_a_tls_registry_on_loopback_is_not_mistaken_for_plain_http(tmp_path: Path) -> None:
+    if shutil.which("docker-registry") is None:
+        pytest.skip("docker-registry not installed")
+    with running("none", tls=True) as registry:
+        assert not answers_tls_in_plain_http(registry.host, 5)
+        with RegistryClient(registry.host, "tls/probe", certs_dir=tmp_path, retry=FAST) as c:
+            assert c.endpoint.scheme == "https" and not c.endpoint.tls_verify
