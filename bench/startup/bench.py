@@ -316,6 +316,8 @@ def main() -> None:
     only = set(args.only.split(","))
     print(f"load average before: {os.getloadavg()}", flush=True)
     with dockyard_root() as dy, contextlib.ExitStack() as stack:
+        # what scripts/install.sh builds besides bytecode and the dataclass cache (dockyard_root makes those)
+        subprocess.run([sys.executable, "-m", "dockyard.cli.helpcache"], capture_output=True, check=False)
         tar = busybox_tar(dy)
         docker: Tool | None = None if args.no_docker else stack.enter_context(private_docker(tar))
         podman_handle: Podman | None = None if args.no_podman else stack.enter_context(private_podman(tar))

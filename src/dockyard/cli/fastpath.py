@@ -4,6 +4,7 @@ A short command costs mostly Python's start and imports: click alone (with ``typ
 own modules) takes ~25 ms here, the engine's record classes (``dataclasses``) ~15 ms more, where ``ps`` with
 100 containers has ~10 ms of real work. So :func:`run_fast` looks at the command line first and serves:
 
+* ``--help`` / ``-h`` alone, from the text click rendered at install time (``cli/helpcache.py``);
 * ``--version`` / ``-v`` alone;
 * ``ps`` and ``container ls|ps|list`` with ``-a``, ``-q``, ``-l``, ``-n N``, ``--no-trunc`` (default table or
   IDs), through ``engine.containers.rows`` (the table read directly, the same liveness checks) and
@@ -35,6 +36,14 @@ def run_fast(args: list[str]) -> int | None:
     """Serve ``args`` (the command line without the program) and return the exit code, or ``None``."""
     if os.environ.get("DOCKYARD_NO_FASTPATH"):
         return None
+    if args in (["--help"], ["-h"]):
+        from dockyard.cli.helpcache import cached
+
+        text = cached()
+        if text is None:
+            return None
+        sys.stdout.write(text + "\n")
+        return 0
     if args in (["--version"], ["-v"]):
         from dockyard import __version__
         from dockyard.cli.main import VERSION_MESSAGE

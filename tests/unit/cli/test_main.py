@@ -3,6 +3,7 @@ what importing every command gives, and fast paths that decline whatever they do
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -31,7 +32,7 @@ def test_every_command_has_a_summary_that_shortens_like_its_help() -> None:
 @pytest.mark.parametrize("width", [50, 61, 80, 99, 100, 140])
 def test_top_level_help_is_what_the_imported_commands_give(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
     def render() -> str:
-        ctx = click.Context(cli, info_name="dockyard", terminal_width=width, max_content_width=100)
+        ctx = click.Context(cli, info_name="dockyard", terminal_width=width, **cli.context_settings)
         return cli.get_help(ctx)
 
     fast = render()
@@ -62,7 +63,7 @@ def test_version_fast_path_prints_what_click_prints(capsys: pytest.CaptureFixtur
     "args",
     [
         [],
-        ["--help"],
+        ["--help", "ps"],
         ["run"],
         ["run", "--help"],
         ["create", "--bogus", "busybox"],
@@ -100,3 +101,36 @@ def test_fast_ps_declines_a_root_it_cannot_read(tmp_path: object, monkeypatch: p
     assert run_fast(["--root", str(root), "ps"]) is None  # click's path reports the configuration error
     monkeypatch.setenv("DOCKYARD_NO_FASTPATH", "1")
     assert run_fast(["--version"]) is None
+
+
+def test_help_cache_gives_what_click_prints(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    from dockyard.cli import helpcache
+
+    monkeypatch.setattr(helpcache, "CACHE_FILE", str(Path(str(tmp_path)) / "help.marshal"))
+    assert helpcache.cached() is None  # nothing built: click answers
+    assert helpcache.build() == helpcache.MAX_WIDTH - helpcache.MIN_WIDTH + 1
+    for columns in ("30", "61", "80", "100", "150"):
+        monkeypatch.setenv("COLUMNS", columns)
+        env = {**os.environ, "DOCKYARD_NO_FASTPATH": "1"}
+        out = subprocess.run([sys.executable, "-m", "dockyard", "--help"], capture_output=True, text=True, env=env)
+        assert helpcache.cached() == out.stdout.removesuffix("\n"), columns
+
+
+def test_a_stale_help_cache_is_not_used(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    import marshal
+    from pathlib import Path
+
+    from dockyard.cli import helpcache
+
+    cache = Path(str(tmp_path)) / "help.marshal"
+    monkeypatch.setattr(helpcache, "CACHE_FILE", str(cache))
+    helpcache.build()
+    data = marshal.loads(cache.read_bytes())
+    path, mtime, size = data["stamp"][0]
+    data["stamp"][0] = (path, mtime - 1, size)  # main.py changed since the texts were rendered
+    cache.write_bytes(marshal.dumps(data))
+    assert helpcache.cached() is None
+    cache.write_bytes(b"garbage")
+    assert helpcache.cached() is None
