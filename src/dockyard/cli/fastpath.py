@@ -11,7 +11,8 @@ own modules) takes ~25 ms here, the engine's record classes (``dataclasses``) ~1
   ``cli.psformat`` (the same cells and table as the click command);
 * ``run`` and ``create`` (and ``container run|create``): their flags parsed from the table the click commands
   are made of (``commands/runflags.py``), then ``commands/runflow.py``, the code the click commands call;
-* ``build`` (and ``image build``, ``builder build``) likewise, with ``commands/buildflow.py``.
+* ``build`` (and ``image build``, ``builder build``) likewise, with ``commands/buildflow.py``;
+* ``images`` (and ``image ls|list``) likewise, with ``commands/imageflow.py``.
 
 It declines — returns ``None``, and ``main`` runs click on the same arguments — whenever anything is unusual:
 an option or form it does not know (``--help``, ``--format``, filters, ``-D``...), an invalid configuration
@@ -73,6 +74,10 @@ def run_fast(args: list[str]) -> int | None:
         return _run(root, rest[0], rest[1:])
     if rest[:1] == ["build"]:
         return _build(root, rest[1:])
+    if rest[:1] == ["images"]:
+        return _images(root, rest[1:])
+    if rest[:1] == ["image"] and rest[1:2] in (["ls"], ["list"]):
+        return _images(root, rest[2:])
     if rest[:1] in (["image"], ["builder"]) and rest[1:2] == ["build"]:
         return _build(root, rest[2:])
     if rest[:1] == ["container"]:
@@ -81,6 +86,24 @@ def run_fast(args: list[str]) -> int | None:
         if rest[1:2] in (["run"], ["create"]):
             return _run(root, rest[1], rest[2:])
     return None
+
+
+def _images(root: str | None, args: list[str]) -> int | None:
+    """``images``/``image ls`` with the flags of ``commands/imageflow.py``'s table, listed by its code."""
+    from dockyard.cli.commands.imageflow import IMAGE_LS_FLAGS, list_images
+    from dockyard.cli.flagtable import parse_args
+
+    parsed = parse_args(IMAGE_LS_FLAGS, args, docker=False)
+    if parsed is None or len(parsed[1]) > 1:
+        return None
+    params, positional = parsed
+    from dockyard.cli.dcache import install
+
+    install()
+    from dockyard.cli.state import CliState
+
+    list_images(CliState(root=root, debug=False, log_level="warn"), positional[0] if positional else None, params)
+    return 0
 
 
 def _build(root: str | None, args: list[str]) -> int | None:

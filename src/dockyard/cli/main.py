@@ -186,8 +186,16 @@ def _fail(exc: BaseException, debug: bool) -> None:
         sys.exit(getattr(exc, "exit_code", 125))
     if isinstance(exc, KeyboardInterrupt):
         sys.exit(130)
+    if isinstance(exc, BrokenPipeError):
+        # The reader went away (``dockyard images | head``): stop quietly, as docker does on SIGPIPE, and keep the
+        # interpreter from complaining again when it flushes stdout at exit.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        sys.exit(141)
     if isinstance(exc, OSError):
-        if debug or isinstance(exc, BrokenPipeError):
+        if debug:
             raise exc
         from dockyard.cli.output import print_error
 

@@ -18,7 +18,8 @@ from typing import Any, TextIO
 
 import click
 
-from dockyard.cli.tables import binary_size, human_duration, human_size, render_table
+from dockyard.cli.tables import binary_size, human_duration, human_size, is_default_format, render_default, render_table
+from dockyard.cli.tables import to_text as _to_text
 
 __all__ = [
     "FormatError",
@@ -70,18 +71,6 @@ def _lookup(obj: Any, path: str) -> Any:
             if callable(obj):
                 obj = obj()
     return obj
-
-
-def _to_text(value: Any) -> str:
-    if value is None:
-        return "<no value>"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Mapping):
-        return "map[" + " ".join(f"{k}:{_to_text(v)}" for k, v in value.items()) + "]"
-    if isinstance(value, list | tuple):
-        return "[" + " ".join(_to_text(v) for v in value) + "]"
-    return str(value)
 
 
 def _json(value: Any) -> str:
@@ -226,9 +215,10 @@ def render_rows(
         for r in rows:
             out.write(f"{r[quiet_field]}\n")
         return
-    if fmt in (None, "", "table"):
-        render_table([h for h, _ in default_headers], ([_to_text(r[f]) for _, f in default_headers] for r in rows), out)
+    if is_default_format(fmt):
+        render_default(rows, default_headers, out)
         return
+    assert fmt is not None  # None is the default format
     if fmt == "json":
         fmt = "{{json .}}"
     tmpl = Template(fmt)

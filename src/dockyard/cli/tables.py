@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 
 from dockyard.engine.containers.humanize import human_duration
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: type checkers treat this name as True
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
-    from typing import TextIO
+    from typing import Any, TextIO
 
-__all__ = ["binary_size", "human_duration", "human_size", "render_table"]
+__all__ = ["binary_size", "human_duration", "human_size", "is_default_format", "render_default", "render_table",
+           "to_text"]  # fmt: skip
 
 
 def human_size(size: float, precision: int = 3) -> str:
@@ -60,3 +62,28 @@ def render_table(headers: Sequence[str], rows: Iterable[Sequence[str]], out: Tex
         parts.append(r[-1] if r else "")
         lines.append("".join(parts).rstrip() if r and r[-1] == "" else "".join(parts))
     out.write("\n".join(lines) + "\n")
+
+
+def to_text(value: Any) -> str:
+    """A template's rendering of a value (Go's ``fmt`` for the types rows hold)."""
+    if value is None:
+        return "<no value>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return "map[" + " ".join(f"{k}:{to_text(v)}" for k, v in value.items()) + "]"
+    if isinstance(value, list | tuple):
+        return "[" + " ".join(to_text(v) for v in value) + "]"
+    return str(value)
+
+
+def is_default_format(fmt: str | None) -> bool:
+    """``--format`` left out, empty or ``table``: the command's default table."""
+    return fmt in (None, "", "table")
+
+
+def render_default(
+    rows: Sequence[Mapping[str, Any]], headers: Sequence[tuple[str, str]], out: TextIO | None = None
+) -> None:
+    """The default table of ``ls`` commands: ``headers`` is ``[(HEADER, FieldName), ...]``."""
+    render_table([h for h, _ in headers], ([to_text(r[f]) for _, f in headers] for r in rows), out)

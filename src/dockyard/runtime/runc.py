@@ -74,6 +74,7 @@ def which(name: str) -> str | None:
     """``shutil.which(name)``: the first executable file named ``name`` on ``$PATH`` (``name`` itself when it
     has a slash). Here because every container start looks up runc and conmon, and importing ``shutil`` (with
     its bz2 and lzma modules) would cost it ~2 ms."""
+
     def found(path: str) -> bool:
         return os.path.exists(path) and os.access(path, os.F_OK | os.X_OK) and not os.path.isdir(path)
 

@@ -68,7 +68,8 @@ def test_version_fast_path_prints_what_click_prints(capsys: pytest.CaptureFixtur
         ["run", "--help"],
         ["create", "--bogus", "busybox"],
         ["container", "run", "-e=A", "busybox"],
-        ["images"],
+        ["images", "a", "b"],
+        ["images", "--help"],
         ["-D", "ps"],
         ["--log-level", "debug", "ps"],
         ["--root"],
@@ -134,3 +135,17 @@ def test_a_stale_help_cache_is_not_used(tmp_path: object, monkeypatch: pytest.Mo
     assert helpcache.cached() is None
     cache.write_bytes(b"garbage")
     assert helpcache.cached() is None
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path: object) -> None:
+    """``dockyard images --format ... | head -1``: the reader leaves early; no traceback, exit as on SIGPIPE."""
+    code = (
+        "import sys, os\n"
+        "r, w = os.pipe(); os.close(r); os.dup2(w, 1)\n"
+        "from dockyard.cli.main import main\n"
+        "sys.argv = ['dockyard', '--version']\n"
+        "main()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 141, proc.stderr
+    assert "Traceback" not in proc.stderr

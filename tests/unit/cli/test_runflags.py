@@ -154,3 +154,23 @@ def test_whatever_build_parsing_accepts_click_parses_the_same(tokens: list[Any])
     fast = parse_args(BUILD_FLAGS, args, docker=False)
     if fast is not None and len(fast[1]) == 1:  # the fast path builds with exactly one PATH
         assert fast == _click_build(args), args
+
+
+# -- images / image ls ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "args",
+    [[], ["-a"], ["-q", "--no-trunc"], ["busybox"], ["--digests", "python", "-f", "dangling=false"],
+     ["--format", "{{.ID}}"], ["-qa"], ["-f", "label=a=b", "--filter=reference=x*"]],
+    ids=lambda a: " ".join(a) or "(none)",
+)  # fmt: skip
+def test_image_ls_forms_parse_as_click_parses_them(args: list[str]) -> None:
+    from dockyard.cli.commands.image import ls_cmd
+    from dockyard.cli.commands.imageflow import IMAGE_LS_FLAGS
+    from dockyard.cli.flagtable import parse_args
+
+    fast = parse_args(IMAGE_LS_FLAGS, args, docker=False)
+    assert fast is not None
+    ctx = ls_cmd.make_context("ls", list(args))
+    params = dict(ctx.params)
+    repository = params.pop("repository")
+    assert fast == (params, [repository] if repository else [])

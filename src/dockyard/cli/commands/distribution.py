@@ -162,7 +162,7 @@ class _Output:
     def __init__(self, quiet: bool) -> None:
         from dockyard.cli.progress import ProgressPrinter
 
-        self.printer = None if quiet else ProgressPrinter(click.get_text_stream("stdout"))
+        self.printer = None if quiet else ProgressPrinter(sys.stdout)
         self.started = False
 
     def __call__(self, event: ProgressEvent) -> None:

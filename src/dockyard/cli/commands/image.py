@@ -1,4 +1,5 @@
-"""``dockyard image ...`` and its shortcuts (images, rmi, tag, history, import, save, load)."""
+"""``dockyard image ...`` and its shortcuts (images, rmi, tag, history, import, save, load). ``image ls``'s flags and
+listing are in ``imageflow.py`` (the command line's fast path serves ``images`` from there without click)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dockyard.cli.app import LazyGroup
+from dockyard.cli.commands.imageflow import IMAGE_LS_FLAGS, list_images
+from dockyard.cli.flagtable import click_options
 from dockyard.cli.output import human_duration, human_size, render_rows
 
 if TYPE_CHECKING:
     from dockyard.engine import Engine
-    from dockyard.store.images import ImageRecord
 
 __all__ = [
     "history_cmd",
@@ -48,82 +50,12 @@ def image_group() -> None:
 
 
 # -- ls ---------------------------------------------------------------------------------------------------
-def _image_rows(records: list[ImageRecord], digests: bool, no_trunc: bool) -> list[dict[str, Any]]:
-    """One row per (repository, tag) as docker's image formatter makes them."""
-    from dockyard.timeutil import go_time_string, parse_rfc3339
-
-    rows: list[dict[str, Any]] = []
-    now = time.time()
-    for r in records:
-        created = parse_rfc3339(r.created) or r.added
-        image_id = str(r.id) if no_trunc else r.id.short
-        base = {
-            "Containers": "N/A",
-            "CreatedAt": go_time_string(created),
-            "CreatedSince": f"{human_duration(max(0.0, now - created))} ago",
-            "ID": image_id,
-            "SharedSize": "N/A",
-            "Size": human_size(r.size),
-            "UniqueSize": "N/A",
-            "VirtualSize": human_size(r.size, 4),
-        }
-        repo_tags: dict[str, list[str]] = {}
-        for t in r.tags:
-            repo_tags.setdefault(t.familiar_name, []).append(t.tag or "<none>")
-        repo_digests: dict[str, list[str]] = {}
-        for dref in r.digests:
-            repo_digests.setdefault(dref.familiar_name, []).append(str(dref.digest))
-        if not repo_tags and not repo_digests:
-            repo_tags["<none>"] = ["<none>"]
-        for repo in sorted(set(repo_tags) | set(repo_digests)):
-            tags = repo_tags.get(repo) or ["<none>"]
-            dg = repo_digests.get(repo, [])
-            if digests and dg:
-                for d in dg:
-                    for tag in tags:
-                        rows.append({**base, "Repository": repo, "Tag": tag, "Digest": d})
-            else:
-                for tag in tags:
-                    rows.append({**base, "Repository": repo, "Tag": tag, "Digest": dg[0] if len(dg) == 1 else "<none>"})
-    return [{k: row[k] for k in sorted(row)} for row in rows]
-
-
 @image_group.command("ls")
 @click.argument("repository", required=False)
-@click.option("-a", "--all", "all_", is_flag=True, help="Show all images (default hides intermediate images)")
-@click.option("--digests", is_flag=True, help="Show digests")
-@click.option("-f", "--filter", "filters", multiple=True, help="Filter output based on conditions provided")
-@click.option("--format", "fmt", help="Format output using a custom template ('table', 'json', or a Go template)")
-@click.option("--no-trunc", is_flag=True, help="Don't truncate output")
-@click.option("-q", "--quiet", is_flag=True, help="Only show image IDs")
-def ls_cmd(
-    repository: str | None,
-    all_: bool,
-    digests: bool,
-    filters: tuple[str, ...],
-    fmt: str | None,
-    no_trunc: bool,
-    quiet: bool,
-) -> None:
+@click_options(IMAGE_LS_FLAGS)
+def ls_cmd(repository: str | None, **params: Any) -> None:
     """List images."""
-    from dockyard.engine.images import ImageFilters
-
-    parsed = ImageFilters.parse(filters)
-    if repository:
-        parsed = ImageFilters(**{**parsed.__dict__, "references": (*parsed.references, repository)})
-    records = _engine().images.list(all=all_, filters=parsed)
-    rows = _image_rows(records, digests, no_trunc)
-    if quiet:
-        ids = [str(r.id) if no_trunc else r.id.short for r in records]
-        for i in dict.fromkeys(ids):
-            click.echo(i)
-        return
-    headers = [("REPOSITORY", "Repository"), ("TAG", "Tag")]
-    if digests:
-        headers.append(("DIGEST", "Digest"))
-    headers += [("IMAGE ID", "ID"), ("CREATED", "CreatedSince"), ("SIZE", "Size")]
-    names = {"ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Repository": "REPOSITORY"}
-    render_rows(fmt, rows, headers, headers=names)
+    list_images(click.get_current_context().obj, repository, params)
 
 
 image_group.add_command(ls_cmd, "list")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import click
@@ -84,7 +85,7 @@ def serve_cmd(
 
     def ready(url: str) -> None:
         click.echo(f"dockyard registry listening on {url} (storage {config.storage})")
-        click.get_text_stream("stdout").flush()
+        sys.stdout.flush()
 
     serve(config, ready)
 

@@ -37,9 +37,7 @@ def _pull(state: CliState, image: str, quiet: bool) -> None:
 
     printer = None
     if not quiet:
-        import click  # the stream the click commands always drew progress on (a pull is slow: click costs nothing)
-
-        printer = ProgressPrinter(click.get_text_stream("stderr"))
+        printer = ProgressPrinter(sys.stderr)
     state.engine.distribution.pull(image, PullOptions(quiet=quiet), printer)
     if printer is not None:
         printer.close()
