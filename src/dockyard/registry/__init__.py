@@ -23,14 +23,7 @@ if TYPE_CHECKING:
         login_server_key,
     )
     from dockyard.registry.challenge import Challenge, parse_challenge, parse_challenges
-    from dockyard.registry.client import (
-        MANIFEST_MEDIA_TYPES,
-        BlobWriter,
-        ManifestResponse,
-        ProgressCallback,
-        RegistryClient,
-        UploadResult,
-    )
+    from dockyard.registry.client import RegistryClient
     from dockyard.registry.endpoints import Endpoint, is_insecure_registry, lookup_endpoints
     from dockyard.registry.errors import (
         RegistryDenied,
@@ -59,6 +52,13 @@ if TYPE_CHECKING:
     )
     from dockyard.registry.pull import ImagePuller, PullResult
     from dockyard.registry.push import ImagePusher, PushResult
+    from dockyard.registry.responses import (
+        MANIFEST_MEDIA_TYPES,
+        BlobWriter,
+        ManifestResponse,
+        ProgressCallback,
+        UploadResult,
+    )
     from dockyard.registry.sources import BlobSources
     from dockyard.registry.tokens import RegistryAuth
     from dockyard.registry.transport import PingResult, RetryPolicy
@@ -66,7 +66,7 @@ if TYPE_CHECKING:
 _WHERE = {
     "AuthConfig": "auth",
     "BlobSources": "sources",
-    "BlobWriter": "client",
+    "BlobWriter": "responses",
     "BuildAux": "progress",
     "BuildOutput": "progress",
     "Challenge": "challenge",
@@ -81,12 +81,12 @@ _WHERE = {
     "LayerProgress": "progress",
     "LayerStatus": "progress",
     "LoginStatus": "login",
-    "MANIFEST_MEDIA_TYPES": "client",
-    "ManifestResponse": "client",
+    "MANIFEST_MEDIA_TYPES": "responses",
+    "ManifestResponse": "responses",
     "PingResult": "transport",
     "PullResult": "pull",
     "PushResult": "push",
-    "ProgressCallback": "client",
+    "ProgressCallback": "responses",
     "ProgressError": "progress",
     "ProgressEvent": "progress",
     "ProgressSink": "progress",
@@ -103,7 +103,7 @@ _WHERE = {
     "RegistryUnsupported": "errors",
     "RetryPolicy": "transport",
     "StatusMessage": "progress",
-    "UploadResult": "client",
+    "UploadResult": "responses",
     "config_dir": "auth",
     "convert_to_hostname": "auth",
     "credentials_key": "auth",

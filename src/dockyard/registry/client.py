@@ -18,9 +18,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 import httpx
 
@@ -28,10 +27,21 @@ from dockyard.errors import CorruptContent, DockyardError, InvalidArgument
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.digest import Digest
 from dockyard.oci.manifest import sniff_media_type
-from dockyard.oci.mediatypes import MediaType
 from dockyard.registry.auth import AuthConfig
 from dockyard.registry.endpoints import DEFAULT_CERTS_DIR, Endpoint, lookup_endpoints, normalize_registry_host
 from dockyard.registry.errors import RegistryError, RegistryNotFound, RegistryUnavailable, url_error
+from dockyard.registry.responses import (
+    MANIFEST_MEDIA_TYPES,
+    MAX_BLOB_READ,
+    MAX_MANIFEST_SIZE,
+    BlobWriter,
+    ManifestResponse,
+    ProgressCallback,
+    UploadResult,
+    rehash,
+    response_digest,
+    response_media_type,
+)
 from dockyard.registry.tokens import REPOSITORY_EXTENSION, RegistryAuth
 from dockyard.registry.transport import (
     DEFAULT_TIMEOUT,
@@ -59,72 +69,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-MANIFEST_MEDIA_TYPES: tuple[str, ...] = (
-    MediaType.OCI_MANIFEST,
-    MediaType.DOCKER_MANIFEST,
-    MediaType.DOCKER_MANIFEST_LIST,
-    MediaType.OCI_INDEX,
-)
-MAX_MANIFEST_SIZE = 4 << 20
-MAX_BLOB_READ = 32 << 20
-
 _T = TypeVar("_T")
-
-#: ``progress(bytes_done, total_or_None)``, called as bytes move.
-ProgressCallback = Callable[[int, int | None], None]
-
-
-class BlobWriter(Protocol):
-    """Where a downloaded blob goes (``dockyard.store.content.ContentWriter`` is one)."""
-
-    expected: Digest | None
-    offset: int
-
-    def write(self, data: bytes | memoryview) -> None: ...
-
-    def truncate(self) -> None: ...
-
-    def commit(self) -> Digest: ...
-
-    def abort(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class ManifestResponse:
-    """A manifest or index as the registry served it, with its verified digest."""
-
-    data: bytes
-    media_type: str
-    digest: Digest
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    @property
-    def descriptor(self) -> Descriptor:
-        return Descriptor(self.media_type, self.digest, len(self.data))
-
-
-@dataclass(frozen=True)
-class UploadResult:
-    digest: Digest
-    size: int
-    mounted: bool = False
-
-
-def _media_type(response: httpx.Response) -> str:
-    return response.headers.get("content-type", "").split(";", 1)[0].strip()
-
-
-def _header_digest(response: httpx.Response) -> Digest | None:
-    value = response.headers.get("docker-content-digest")
-    if not value:
-        return None
-    try:
-        return Digest.parse(value.strip())
-    except InvalidArgument:
-        return None
 
 
 class RegistryClient:
@@ -330,15 +275,15 @@ class RegistryClient:
                 raise self._not_found(ref, exc) from None
             data = self._read_limited(response, max_size, f"manifest {self._display(ref)}")
         if isinstance(ref, Digest):
-            if _rehash(ref, data) != ref:
+            if rehash(ref, data) != ref:
                 raise CorruptContent(f"manifest verification failed for digest {ref}")
             actual = ref
         else:
             actual = Digest.of(data)
-            header = _header_digest(response)
-            if header is not None and _rehash(header, data) != header:
+            header = response_digest(response)
+            if header is not None and rehash(header, data) != header:
                 raise CorruptContent(f"manifest verification failed for digest {header}")
-        media_type = _media_type(response)
+        media_type = response_media_type(response)
         if media_type in ("", "application/json", "text/plain", "application/octet-stream"):
             media_type = sniff_media_type(data)
         return ManifestResponse(data, media_type, actual)
@@ -367,13 +312,13 @@ class RegistryClient:
             if response.status_code == 404:  # a HEAD has no error body to quote
                 raise self._not_found(ref, RegistryNotFound("manifest unknown: manifest unknown"))
             check_response(response)
-            digest = _header_digest(response)
+            digest = response_digest(response)
             length = response.headers.get("content-length", "")
             if digest is None or not length.isdigit():
                 return self._get_manifest(ref, accept, MAX_MANIFEST_SIZE).descriptor
             if isinstance(ref, Digest) and digest != ref:
                 raise CorruptContent(f"manifest verification failed for digest {ref}")
-            return Descriptor(_media_type(response), digest, int(length))
+            return Descriptor(response_media_type(response), digest, int(length))
 
         return self._with_fallback(op)
 
@@ -386,7 +331,7 @@ class RegistryClient:
         response = self._send("PUT", f"manifests/{target}", headers={"Content-Type": media_type}, content=data)
         with closing(response):
             check_response(response, ok=(200, 201, 202))
-        returned = _header_digest(response)
+        returned = response_digest(response)
         if returned is not None and returned.algorithm == "sha256" and returned != digest:
             raise CorruptContent(f"registry computed digest {returned} for manifest {digest}")
         return digest
@@ -444,7 +389,7 @@ class RegistryClient:
             with closing(response):
                 check_response(response)
                 data = self._read_limited(response, max_size, f"blob {digest}")
-            if _rehash(digest, data) != digest:
+            if rehash(digest, data) != digest:
                 raise CorruptContent(f"blob {digest}: digest mismatch, content hashes to {Digest.of(data)}")
             return data
 
@@ -501,9 +446,3 @@ class RegistryClient:
         from dockyard.registry.upload import Upload
 
         return Upload(self, digest, source, size, progress=progress, chunk_size=chunk_size).run(mount_from)
-
-
-def _rehash(digest: Digest, data: bytes) -> Digest:
-    h = digest.hasher()
-    h.update(data)
-    return Digest(digest.algorithm, h.hexdigest())

@@ -22,8 +22,9 @@ from dockyard.registry.errors import RegistryNotFound, RegistryUnavailable
 from dockyard.registry.transport import check_response, transport_error
 
 if TYPE_CHECKING:
-    from dockyard.registry.client import BlobWriter, ProgressCallback, RegistryClient
+    from dockyard.registry.client import RegistryClient
     from dockyard.registry.fastget import BlobResponse
+    from dockyard.registry.responses import BlobWriter, ProgressCallback
 
 __all__ = ["Download"]
 

@@ -35,7 +35,7 @@ from dockyard.oci.image import parse_image_config
 from dockyard.oci.manifest import Index, Manifest
 from dockyard.oci.mediatypes import MediaType, is_index, is_manifest, layer_compression
 from dockyard.oci.reference import Reference
-from dockyard.registry.client import ManifestResponse, RegistryClient
+from dockyard.registry.client import RegistryClient
 from dockyard.registry.layerfetch import (
     BlobMismatch,
     Cancelled,
@@ -45,6 +45,7 @@ from dockyard.registry.layerfetch import (
     stream_layer,
 )
 from dockyard.registry.progress import LayerProgress, LayerStatus, ProgressSink, digest_status, pulling_from
+from dockyard.registry.responses import ManifestResponse
 from dockyard.registry.sources import BlobSources
 from dockyard.store.commit import (
     LayerBlob,

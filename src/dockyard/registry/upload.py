@@ -25,10 +25,11 @@ import httpx
 from dockyard.errors import CorruptContent, InvalidArgument
 from dockyard.oci.digest import Digest
 from dockyard.registry.errors import RegistryError, RegistryUnavailable
+from dockyard.registry.responses import ProgressCallback, UploadResult
 from dockyard.registry.transport import check_response
 
 if TYPE_CHECKING:
-    from dockyard.registry.client import ProgressCallback, RegistryClient, UploadResult
+    from dockyard.registry.client import RegistryClient
 
 __all__ = ["Upload"]
 
@@ -69,8 +70,6 @@ class Upload:
         self.chunk_size = chunk_size
 
     def run(self, mount_from: str | None) -> UploadResult:
-        from dockyard.registry.client import UploadResult
-
         failures = 0
         while True:
             try:
