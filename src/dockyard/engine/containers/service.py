@@ -7,31 +7,27 @@ themselves when their run ends. Everything else is one call each: ``stop``/``kil
 ``rename``, ``prune``, ``list``, ``inspect``, ``diff``, ``commit``, ``export``, ``archive_get``/``archive_put``.
 
 Nothing here needs a daemon: conmon runs ``dockyard container cleanup <id>`` when a container ends, and every
-call first reconciles the rows it touches against the host (see ``reconcile.py``). Heavy packages (runtime,
-network, the image store) are imported on first use, so ``list`` costs one query and a few syscalls.
+call first reconciles the rows it touches against the host (see ``reconcile.py``). The service's footing — rows,
+bundles, the runtime, the monitor and its exit hook, settling — is its base class ``host.ContainerHost``; this
+module holds the verbs. Heavy packages (runtime, network, the image store) are imported on first use, so
+``list`` costs one query and a few syscalls.
 """
 
 from __future__ import annotations
 
 import builtins
 import logging
-import subprocess
-import sys
 from collections.abc import Callable, Iterator, Sequence
-from functools import cached_property
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, TypeVar
+from typing import IO, TYPE_CHECKING
 
-from dockyard.engine.containers.liveness import boot_marker_changed, needs_reconcile, pid_alive
-from dockyard.engine.containers.locks import ContainerLocks
-from dockyard.engine.containers.records import ContainerRecord, ContainerStore, PublishedPort
-from dockyard.engine.containers.types import ContainerStatus, MountRequestType
+from dockyard.engine.containers.host import ContainerHost
+from dockyard.engine.containers.records import ContainerRecord, PublishedPort
+from dockyard.engine.containers.types import ContainerStatus
 from dockyard.errors import Conflict, DockyardError, InvalidArgument
 
 if TYPE_CHECKING:
     from dockyard.engine import Engine
     from dockyard.engine.containers.commit import CommitOptions
-    from dockyard.engine.containers.execs import ExecStore
     from dockyard.engine.containers.files import ArchiveStat, Change
     from dockyard.engine.containers.listing import ContainerSummary
     from dockyard.engine.containers.options import CreateOptions
@@ -49,159 +45,22 @@ if TYPE_CHECKING:
     from dockyard.engine.containers.views import ContainerDetails
     from dockyard.engine.networks import ContainerTarget
     from dockyard.engine.system import ContainerCounts
-    from dockyard.runtime import Bundle, LogEntry, LogOptions, RuncRuntime, TopResult
-    from dockyard.settings import Layout
+    from dockyard.runtime import Bundle, LogEntry, LogOptions, TopResult
 
 __all__ = ["ContainerService"]
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
-# $1: the container's directory; the rest: the hook's command line
-EXIT_HOOK_SCRIPT = 'sleep 0.2; [ -e "$1" ] || exit 0; shift; exec "$@"'
+class ContainerService(ContainerHost):
+    """The container verbs; what they stand on (rows, bundles, the runtime, the monitor, settling) is
+    :class:`~dockyard.engine.containers.host.ContainerHost`."""
 
-
-class ContainerService:
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.layout: Layout = engine.settings.layout
-        self.locks = ContainerLocks(self.layout.locks / "containers")
-        self._settled = False
+        super().__init__(engine)
         self._pending: dict[str, list[PendingAttach]] = {}
 
-    # -- plumbing ----------------------------------------------------------------------------------------------
-
-    @cached_property
-    def store(self) -> ContainerStore:
-        return ContainerStore(self.engine.database)
-
-    @cached_property
-    def execs(self) -> ExecStore:
-        from dockyard.engine.containers.execs import ExecStore
-
-        return ExecStore(self.store.db)
-
-    @cached_property
-    def runtime(self) -> RuncRuntime:
-        from dockyard.runtime import RuncRuntime
-
-        return RuncRuntime(self.layout.root, runc=self.engine.settings.runtime or "runc")
-
-    @property
-    def runtime_exits_dir(self) -> Path:
-        return self.layout.run / "exits"
-
-    def container_dir(self, container_id: str) -> Path:
-        return self.layout.containers / container_id
-
-    def bundle(self, container_id: str) -> Bundle:
-        from dockyard.runtime import Bundle
-
-        return Bundle(self.container_dir(container_id))
-
-    def hook_command(self, container_id: str, token: str) -> tuple[str, ...]:
-        """``dockyard container cleanup``: finish the run, then ``--rm`` or the restart policy."""
-        return (sys.executable, "-m", "dockyard", "--root", str(self.layout.root), "container", "cleanup",
-                "--token", token, container_id)  # fmt: skip
-
-    def exit_command(self, container_id: str, token: str) -> tuple[str, ...]:
-        """What conmon runs when the container ends (also when no dockyard process is left): the hook, after a
-        short pause and only if the container still exists. A foreground ``run --rm`` has removed it by then,
-        so the common case costs a shell, not a Python start."""
-        return ("/bin/sh", "-c", EXIT_HOOK_SCRIPT, "dockyard-exit-hook", str(self.container_dir(container_id)),
-                *self.hook_command(container_id, token))  # fmt: skip
-
-    def spawn_hook(self, container_id: str, token: str) -> None:
-        """Run the exit hook in a detached process (a pending restart honours its backoff there)."""
-        subprocess.Popen(
-            self.hook_command(container_id, token),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            close_fds=True,
-        )
-
-    @staticmethod
-    def is_monitor(pid: int, container_id: str) -> bool:
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            return False
-        return b"conmon" in cmdline.split(b"\0", 1)[0] and container_id.encode() in cmdline
-
-    def monitor_alive(self, record: ContainerRecord) -> bool:
-        return pid_alive(record.monitor_pid)
-
-    def recorded_exit(self, container_id: str, default: int) -> int:
-        try:
-            return int((self.runtime_exits_dir / container_id).read_text().strip())
-        except (OSError, ValueError):
-            return default
-
-    def runtime_leftovers(self, container_id: str) -> bool:
-        from dockyard.engine.containers.lifecycle import release_runtime_state
-
-        return release_runtime_state(self, container_id)
-
-    def mark_execs_done(self, container_id: str) -> None:
-        if not self.store.db.query("SELECT 1 FROM execs WHERE container_id = ? AND running = 1", (container_id,)):
-            return
-        with self.store.db.transaction() as conn:
-            conn.execute(
-                "UPDATE execs SET running = 0, exit_code = coalesce(exit_code, 137) "
-                "WHERE container_id = ? AND running = 1",
-                (container_id,),
-            )
-
-    def release_volumes(self, record: ContainerRecord, *, anonymous_too: bool) -> None:
-        """The container is going: its uses of volumes forgotten (``rm -v``/``--rm``: anonymous ones removed)."""
-        if not any(m.type is MountRequestType.VOLUME for m in record.mounts):
-            return
-        try:
-            self.engine.volumes.release(record.id, remove_anonymous=anonymous_too)
-        except DockyardError:
-            log.warning("release the volumes of %s", record.id[:12], exc_info=True)
-
-    def remove_locked(self, container_id: str, *, volumes: bool) -> None:
-        from dockyard.engine.containers.controls import remove_locked
-
-        remove_locked(self, container_id, volumes=volumes)
-
-    # -- reconciling -------------------------------------------------------------------------------------------
-
-    def settle(self) -> None:
-        """Once per process: after a reboot, reconcile everything and autostart; else the unsettled rows."""
-        if self._settled:
-            return
-        self._settled = True
-        if boot_marker_changed(self.layout.run):
-            from dockyard.engine.containers.reconcile import autostart, reconcile
-
-            reconcile(self)
-            autostart(self)
-            return
-        if any(needs_reconcile(r, self.container_dir(r.id)) for r in self.store.unsettled_rows()):
-            from dockyard.engine.containers.reconcile import reconcile
-
-            reconcile(self, self.store.unsettled())
-
-    def reconcile(self) -> bool:
-        from dockyard.engine.containers.reconcile import reconcile
-
-        return reconcile(self)
-
-    def get(self, name_or_id: str) -> ContainerRecord:
-        """The container a user means (``No such container: x`` otherwise), reconciled if the host disagrees."""
-        self.settle()
-        record = self.store.resolve(name_or_id)
-        if needs_reconcile(record, self.container_dir(record.id)):
-            from dockyard.engine.containers.reconcile import reconcile
-
-            reconcile(self, [record])
-            record = self.store.resolve(record.id)
-        return record
+    # -- batches -----------------------------------------------------------------------------------------------
 
     def _batch(self, names: Sequence[str], action: Callable[[ContainerRecord], object]) -> builtins.list[ItemReport]:
         from dockyard.engine.containers.verbs import ItemReport
@@ -341,14 +200,6 @@ class ContainerService:
         from dockyard.engine.containers.reconcile import run_exit_hook
 
         run_exit_hook(self, container_id, token)
-
-    def service_started(self) -> builtins.list[str]:
-        """The API service came up: reconcile everything, then start what Docker's daemon would start."""
-        from dockyard.engine.containers.reconcile import autostart, reconcile
-
-        self._settled = True
-        reconcile(self)
-        return autostart(self)
 
     def rename(self, name_or_id: str, new_name: str) -> None:
         from dockyard.engine.containers.names import validate_name
