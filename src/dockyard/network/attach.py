@@ -181,7 +181,7 @@ def prepare_attach(
     """:func:`attach` in two steps, under the network lock the caller holds throughout: the checks and the plan
     now (every error a user can cause — unknown network, taken port, bad address — is raised here, with the
     endpoints and ports recorded as ``creating``), the kernel work when the returned function is called."""
-    from dockyard.network.manager import ensure_bridge_for
+    from dockyard.network.objects import ensure_bridge_for
 
     nets = _check_requests(m, container_id, name, requests)
     first_attach = not m.state.endpoints(container_id=container_id)

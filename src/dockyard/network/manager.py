@@ -12,6 +12,11 @@
 Every mutating call holds the root's network lock (a ``flock`` plus a thread lock) and first reconciles what a
 killed process left behind. Kernel objects are recorded in the database (state ``creating``) before they are
 made, so reconciling knows what to remove.
+
+This module is the facade, its lock and its reconcile; the work is in modules one noun each: ``catalog``
+(networks: the default bridge, create, delete), ``objects`` (a network's bridge, nft elements and DOCKER-USER
+rules), ``sandboxes`` (container namespaces), ``attach`` (endpoints and ports), ``names`` (DNS entries,
+resolv.conf and hosts), ``cleanup`` (sweep, destroy_all).
 """
 
 from __future__ import annotations
@@ -19,17 +24,16 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
-import os  # os.urandom(n).hex() is secrets.token_hex(n) without importing secrets (~4 ms)
+import os
 import threading
-import time
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockyard.errors import Conflict, InvalidArgument, NotFound
-from dockyard.network import ipam, netns
+from dockyard.errors import NotFound
+from dockyard.network import catalog, netns, objects, sandboxes
+from dockyard.network.catalog import PREDEFINED
 from dockyard.network.options import NetworkOptions
 from dockyard.network.resolv import (
     DnsOptions,
@@ -39,9 +43,7 @@ from dockyard.network.state import NetworkState
 from dockyard.network.types import (
     Attachment,
     AttachRequest,
-    Driver,
     Endpoint,
-    IPAMConfig,
     Network,
     NetworkCreate,
     PortMapping,
@@ -62,9 +64,6 @@ __all__ = ["PREDEFINED", "NetworkManager", "root_tag"]
 
 log = logging.getLogger(__name__)
 
-PREDEFINED = ("bridge", "host", "none")
-HOST_LOCK = Path("/run/lock/dockyard-network.lock")
-
 
 def root_tag(root: Path) -> str:
     """ "" for the default root, else 6 hex digits naming this root's bridge and nft table."""
@@ -73,10 +72,6 @@ def root_tag(root: Path) -> str:
     import hashlib  # here: OpenSSL's module costs ~2 ms at import (see oci/digest.py)
 
     return hashlib.sha256(str(root).encode()).hexdigest()[:6]
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class NetworkManager:
@@ -111,8 +106,8 @@ class NetworkManager:
         self._thread_lock = threading.RLock()
         self._depth = 0
         self._lock_fd: int | None = None
-        self._host_fd: int | None = None
-        self._docker_checked: dict[str, float] = {}
+        self._host_fd: int | None = None  # the host-wide subnet lock, while catalog.host_lock holds it
+        self._docker_checked: dict[str, float] = {}  # bridge -> when objects.docker_user_lines last looked
 
     @cached_property
     def tag(self) -> str:
@@ -181,7 +176,7 @@ class NetworkManager:
             self._teardown(stale, delete_links=True)
         for net in self.state.network_rows_not_active():
             log.info("reconcile: removing half-made network %s", net.name)
-            self._remove_network_objects(net)
+            objects.remove_network_objects(self, net)
             with self.db.transaction() as conn:
                 conn.execute("DELETE FROM networks WHERE id = ?", (net.id,))
 
@@ -193,72 +188,9 @@ class NetworkManager:
 
     # -- networks ------------------------------------------------------------------------------------------
 
-    def _used_subnets(self, exclude_bridges: Iterable[str] = ()) -> list[ipam.IPv4Net]:
-        used = [n.ipam[0].network for n in self.state.networks(include_inactive=True) if n.ipam]
-        ours = {n.bridge for n in self.state.networks(include_inactive=True)} | set(exclude_bridges)
-        used += [net for dev, net in ipam.host_routes() if dev not in ours]
-        return used
-
-    @contextlib.contextmanager
-    def _host_lock(self) -> Iterator[None]:
-        """Serialize subnet choice across state roots on this host (their bridges share one routing table)."""
-        if self._host_fd is not None:
-            yield  # re-entrant: this manager holds it already
-            return
-        try:
-            HOST_LOCK.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(HOST_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError:
-            yield
-            return
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            self._host_fd = fd
-            yield
-        finally:
-            self._host_fd = None
-            os.close(fd)
-
     def default_network(self) -> Network:
         """The ``bridge`` network, created in the database (not yet in the kernel) on first use."""
-        net = self.state.network("bridge")
-        if net is not None:
-            return net
-        with self.locked(), self._host_lock():
-            net = self.state.network("bridge")
-            if net is not None:
-                return net
-            extra = self.settings.extra
-            bridge = str(extra.get("bridge") or ("dockyard0" if not self.tag else f"dy0-{self.tag}"))
-            bip = extra.get("bip")
-            if bip:
-                iface = ipam.ipaddress.IPv4Interface(str(bip))
-                cfg = IPAMConfig(str(iface.network), str(iface.ip))
-            else:
-                used = self._used_subnets({bridge})
-                subnet = ipam.choose_subnet((ipam.IPv4Net(c) for c in ipam.DEFAULT_BRIDGE_CANDIDATES), used)
-                cfg = IPAMConfig(str(subnet), str(subnet.network_address + 1))
-            options = {
-                "com.docker.network.bridge.default_bridge": "true",
-                "com.docker.network.bridge.enable_icc": "true",
-                "com.docker.network.bridge.enable_ip_masquerade": "true",
-                "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
-                "com.docker.network.bridge.name": bridge,
-                "com.docker.network.driver.mtu": "1500",
-            }
-            net = Network(
-                id=os.urandom(32).hex(),
-                name="bridge",
-                driver=Driver.BRIDGE,
-                created=_now(),
-                bridge=bridge,
-                ipam=(cfg,),
-                default=True,
-                options=options,
-            )
-            with self.db.transaction() as conn:
-                self.state.insert_network(conn, net, "active")
-            return net
+        return catalog.default_network(self)
 
     def get(self, name_or_id: str) -> Network:
         if name_or_id == "bridge":
@@ -272,135 +204,19 @@ class NetworkManager:
         self.default_network()
         return self.state.networks()
 
-    def _pools(self) -> list[ipam.Pool]:
-        raw = self.settings.extra.get("default-address-pools")
-        if not isinstance(raw, list):
-            return list(ipam.DEFAULT_POOLS)
-        return [ipam.Pool(str(p["base"]), int(p["size"])) for p in raw if isinstance(p, dict)]
-
     def create_network(self, req: NetworkCreate) -> Network:
-        if req.driver not in ("bridge", ""):
-            if req.driver in ("host", "null"):
-                raise Conflict(f'only one instance of "{req.driver}" network is allowed')
-            raise NotFound(f'plugin "{req.driver}" not found')
-        if not req.name or not req.name[0].isalnum() or not all(c.isalnum() or c in "_.-" for c in req.name):
-            raise InvalidArgument(f'invalid name "{req.name}": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*')
-        if req.ipv6:
-            raise InvalidArgument("network create: IPv6 networks are not supported yet")
-        with self.locked(), self._host_lock():
-            if req.name in PREDEFINED or self.state.network(req.name) is not None:
-                if req.name in ("host", "none"):
-                    raise Conflict(f"network with name {req.name} already exists")
-                if req.name == "bridge" or self.state.network(req.name) is not None:
-                    raise Conflict(f"network with name {req.name} already exists")
-            self.default_network()
-            cfg = ipam.ipam_config(
-                req.subnet, req.gateway, req.ip_range, used=self._used_subnets(), pools=self._pools()
-            )
-            net_id = os.urandom(32).hex()
-            bridge = req.options.get("com.docker.network.bridge.name") or f"dy-{net_id[:12]}"
-            if len(bridge) > 15:
-                raise InvalidArgument(f"network create: bridge name {bridge} is longer than 15 characters")
-            if self.driver.bridge_exists(bridge):
-                raise Conflict(f"network create: a link named {bridge} exists already")
-            net = Network(
-                id=net_id,
-                name=req.name,
-                driver=Driver.BRIDGE,
-                created=_now(),
-                bridge=bridge,
-                ipam=(cfg,),
-                internal=req.internal,
-                attachable=req.attachable,
-                dns_enabled=True,
-                labels=dict(req.labels),
-                options=dict(req.options),
-                ipam_options=dict(req.ipam_options),
-            )
-            with self.db.transaction() as conn:
-                self.state.insert_network(conn, net, "creating")
-            try:
-                self._ensure_network_objects(net)
-            except BaseException:
-                self._remove_network_objects(net)
-                with self.db.transaction() as conn:
-                    conn.execute("DELETE FROM networks WHERE id = ?", (net.id,))
-                raise
-            with self.db.transaction() as conn:
-                conn.execute("UPDATE networks SET state = 'active' WHERE id = ?", (net.id,))
-            return net
+        return catalog.create_network(self, req)
 
     def delete_network(self, name_or_id: str) -> Network:
-        with self.locked():
-            net = self.get(name_or_id)
-            if net.name in PREDEFINED:
-                raise Conflict(f"{net.name} is a pre-defined network and cannot be removed")
-            if self.state.endpoint_count(net.id):
-                raise Conflict(f"error while removing network: network {net.name} id {net.id} has active endpoints")
-            with self.db.transaction() as conn:
-                conn.execute("UPDATE networks SET state = 'removing' WHERE id = ?", (net.id,))
-            self._remove_network_objects(net)
-            with self.db.transaction() as conn:
-                conn.execute("DELETE FROM networks WHERE id = ?", (net.id,))
-            return net
-
-    def _bridge_rule(self, net: Network) -> BridgeRule:
-        from dockyard.network.firewall import BridgeRule
-
-        masq = net.options.get("com.docker.network.bridge.enable_ip_masquerade", "true") != "false"
-        return BridgeRule(net.bridge, net.ipam[0].subnet, net.internal, masq)
+        return catalog.delete_network(self, name_or_id)
 
     def _firewall_state(self) -> tuple[list[BridgeRule], list[PortRule]]:
-        from dockyard.network.firewall import PortRule
-
-        nets = [self._bridge_rule(n) for n in self.state.networks()]
-        rules = [
-            PortRule(p.protocol, p.host_ip, p.host_port, p.container_ip, p.container_port) for p in self.state.ports()
-        ]
-        return nets, rules
-
-    def _ensure_network_objects(self, net: Network) -> None:
-        """Bridge, firewall elements and DOCKER-USER accept rules of ``net`` (all idempotent)."""
-        self.driver.ensure_bridge(net)
-        self.firewall.ensure(*self._firewall_state())
-        lines = self.firewall.network_lines(self._bridge_rule(net), True)
-        lines += self._docker_user_lines([net])
-        self.firewall.apply(lines)
+        """What the whole nft table is built from (``attach`` passes this to resync a refused change)."""
+        return objects.firewall_state(self)
 
     def _docker_user_lines(self, nets: Sequence[Network]) -> list[str]:
-        """Accept rules for ``nets`` in Docker's DOCKER-USER chain when it exists and lacks them.
-
-        Checked at most every ``TRUST_SECONDS`` per bridge by one process (a dockerd started later is noticed by
-        the next container set up after that)."""
-        now = time.monotonic()
-        from dockyard.network.firewall import TRUST_SECONDS
-
-        due = [n for n in nets if now - self._docker_checked.get(n.bridge, -TRUST_SECONDS) >= TRUST_SECONDS]
-        if not due:
-            return []
-        handles = self.firewall.docker_user_handles()
-        for net in due:
-            self._docker_checked[net.bridge] = now
-        if handles is None:
-            return []
-        lines: list[str] = []
-        for net in due:
-            if len(handles.get(net.bridge, [])) < 2:
-                lines += self.firewall.docker_user_lines(net.bridge, False, handles.get(net.bridge, []))
-                lines += self.firewall.docker_user_lines(net.bridge, True)
-        return lines
-
-    def _remove_network_objects(self, net: Network) -> None:
-        self._docker_checked.pop(net.bridge, None)
-        lines = []
-        if self.firewall.table_exists():
-            lines += self.firewall.network_lines(self._bridge_rule(net), False)
-        handles = self.firewall.docker_user_handles() or {}
-        lines += self.firewall.docker_user_lines(net.bridge, False, handles.get(net.bridge, []))
-        self.firewall.apply(lines)
-        self.driver.delete_bridge(net.bridge)
-        self.dns.remove_network(net.name)
-        self.dns.reload()
+        """DOCKER-USER accept rules ``nets`` lack, checked at most every ``TRUST_SECONDS`` (see ``objects``)."""
+        return objects.docker_user_lines(self, nets)
 
     # -- namespaces ----------------------------------------------------------------------------------------
 
@@ -412,27 +228,10 @@ class NetworkManager:
 
         Recorded before it is made; with ``pending`` it stays ``creating`` until :meth:`attach` completes, so a
         process killed in between leaves a row the next reconcile removes together with the namespace."""
-        with self.locked():
-            path = self.namespace_path(container_id)
-            if netns.exists(path) and self.state.sandbox(container_id):
-                return path
-            with self.db.transaction() as conn:
-                conn.execute(
-                    "INSERT OR REPLACE INTO sandboxes (container_id, path, state) VALUES (?, ?, 'creating')",
-                    (container_id, str(path)),
-                )
-            netns.remove(path)
-            netns.create(path)
-            if not pending:
-                with self.db.transaction() as conn:
-                    conn.execute("UPDATE sandboxes SET state = 'active' WHERE container_id = ?", (container_id,))
-            return path
+        return sandboxes.create_namespace(self, container_id, pending=pending)
 
     def delete_namespace(self, container_id: str) -> None:
-        path = Path(self.state.sandbox(container_id) or self.namespace_path(container_id))
-        netns.remove(path)
-        with self.db.transaction() as conn:
-            conn.execute("DELETE FROM sandboxes WHERE container_id = ?", (container_id,))
+        sandboxes.delete_namespace(self, container_id)
 
     # -- endpoints -----------------------------------------------------------------------------------------
 
@@ -562,11 +361,3 @@ class NetworkManager:
         from dockyard.network.cleanup import destroy_all
 
         destroy_all(self)
-
-
-def ensure_bridge_for(manager: NetworkManager, net: Network) -> list[str]:
-    """Bridge of ``net`` present (after a reboot, or first container on the default bridge); nft lines to add."""
-    if manager.driver.bridge_exists(net.bridge):
-        return []
-    manager.driver.ensure_bridge(net)
-    return manager.firewall.network_lines(manager._bridge_rule(net), True)
