@@ -4,8 +4,9 @@ Modules, one noun each: ``types`` (small values and reports), ``options`` (Creat
 (the tables), ``names``, ``create``, ``runspec`` (record -> runtime/network options), ``lifecycle`` (start, end
 of a run), ``controls`` (stop, kill, pause, remove, wait), ``reconcile`` (exit hook, restart policies),
 ``liveness`` (cheap host checks), ``listing`` (ps, filters), ``views`` (Docker's JSON), ``streams`` (logs,
-attach, exec, top, stats), ``files`` (cp, diff, export, commit), ``locks``. ``service.ContainerService`` is the
-facade. Names are imported on first use, so ``ps`` pays only for what it touches.
+attach, exec, top, stats), ``files`` (cp, diff, export, commit), ``locks``, ``host`` (rows, bundles, the conmon
+monitor and its exit hook, settling: the base of the service). ``service.ContainerService`` is the facade. Names
+are imported on first use, so ``ps`` pays only for what it touches.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ if TYPE_CHECKING:
     from dockyard.engine.containers.files import ArchiveStat, Change, ChangeKind
     from dockyard.engine.containers.options import CreateOptions, MountRequest
     from dockyard.engine.containers.records import ContainerRecord, PublishedPort
-    from dockyard.engine.containers.service import ContainerService, PendingAttach
-    from dockyard.engine.containers.streams import ExecHandle, ExecInfo, StatsSample
+    from dockyard.engine.containers.service import ContainerService
+    from dockyard.engine.containers.streams import ExecHandle, ExecInfo, PendingAttach, StatsSample
     from dockyard.engine.containers.types import (
         ContainerMount,
         ContainerStatus,
@@ -105,7 +106,7 @@ _LAZY = {
     "ExecRecord": "execs",
     "PublishedPort": "records",
     "ContainerService": "service",
-    "PendingAttach": "service",
+    "PendingAttach": "streams",
     "ExecHandle": "streams",
     "ExecInfo": "streams",
     "StatsSample": "streams",
