@@ -10,7 +10,6 @@ import contextlib
 import logging
 import os
 import shutil
-import subprocess
 from typing import TYPE_CHECKING
 
 from dockyard.store.leases import LeaseKind, pid_alive
@@ -60,6 +59,8 @@ def _forget_container(store: Store, container_id: str, network: NetworkSeam | No
     """A RUN container may still exist in runc and hold a network namespace."""
     runc = shutil.which("runc")
     if runc:
+        import subprocess  # here: ~5 ms at import, and only a crashed build's leftovers need it
+
         with contextlib.suppress(Exception):
             subprocess.run(
                 [runc, f"--root={store.layout.run / 'runc'}", "delete", "--force", container_id],

@@ -22,10 +22,8 @@ import logging
 import os
 import shutil
 import stat
-import tempfile
 import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, BinaryIO
@@ -158,6 +156,8 @@ class BuildContext:
     ) -> BuildContext:
         """Extract a (possibly compressed) tar stream into a new temporary directory, refusing absolute paths,
         ``..`` and links that leave it; the context owns the directory and removes it on close()."""
+        import tempfile  # here: ~2 ms at import (random), only tar contexts need it
+
         root = tempfile.mkdtemp(prefix="dockyard-context-", dir=temp_dir)
         os.chmod(root, 0o755)  # the context root as a directory would have it (mkdtemp makes it 0700)
         try:
@@ -317,6 +317,8 @@ class BuildContext:
 
         if len(paths) < 8:
             return {p: one(p) for p in paths}
+        from concurrent.futures import ThreadPoolExecutor  # here: only large contexts hash in threads
+
         workers = min(16, 2 * (os.cpu_count() or 2))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="context-hash") as pool:
             return dict(zip(paths, pool.map(one, paths, chunksize=16), strict=True))
