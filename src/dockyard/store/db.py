@@ -18,16 +18,18 @@ that records it, so a killed process never leaves a half-migrated schema. Compon
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from dockyard.errors import FailedPrecondition, Unavailable
 
-__all__ = ["Database", "open_database"]
+__all__ = ["Database", "close_all", "open_database"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,17 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     PRIMARY KEY (component, version)
 );
 """
+
+
+_open: weakref.WeakSet[Database] = weakref.WeakSet()  # this process's open connections, for close_all()
+
+
+def close_all() -> None:
+    """Close every connection this process opened (the last one to close checkpoints the WAL into the database
+    file and removes it, as closing them at interpreter exit would): for a process about to ``os._exit``."""
+    while _open:
+        with contextlib.suppress(sqlite3.Error):
+            _open.pop().close()
 
 
 class Database:
@@ -60,12 +73,14 @@ class Database:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        _open.add(self)
 
     @property
     def connection(self) -> sqlite3.Connection:
         return self._conn
 
     def close(self) -> None:
+        _open.discard(self)
         self._conn.close()
 
     @contextmanager
