@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 import os
-import secrets
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -188,7 +187,7 @@ class Executor:
         from dockyard.build.cleanup import cleanup_stale
 
         cleanup_stale(self.store, self.host.network)
-        self.workdir = layout.tmp / f"build-{os.getpid()}-{secrets.token_hex(4)}"
+        self.workdir = layout.tmp / f"build-{os.getpid()}-{os.urandom(4).hex()}"
         self.workdir.mkdir(parents=True)
         try:
             for meta in dockerfile.meta_args:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -45,7 +44,7 @@ __all__ = ["HANDLERS"]
 
 
 def _new_id() -> str:
-    return secrets.token_hex(32)
+    return os.urandom(32).hex()  # secrets.token_hex, without importing secrets (~1.5 ms)
 
 
 def _layer_step(
@@ -338,7 +337,7 @@ def _copy_from_image(ex: Executor, image: ImageState, instr: Instruction, copier
     from dockyard.build.rootfs import ImageView
 
     assert ex.workdir is not None and isinstance(instr, CopyInstruction)
-    view_dir = ex.workdir / f"from-{secrets.token_hex(4)}"
+    view_dir = ex.workdir / f"from-{os.urandom(4).hex()}"
     with ImageView(ex.store, image.top_layer, view_dir) as root:
         src = BuildContext(root, dockerfile=".dockyard-none")
         src.ignore = IgnoreMatcher(())
