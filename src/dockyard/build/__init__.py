@@ -21,7 +21,15 @@ if TYPE_CHECKING:
     )
     from dockyard.build.executor import BuildHost, Executor
     from dockyard.build.layertar import commit_upper, write_layer_tar
-    from dockyard.build.options import BuildError, BuildNetwork, BuildOptions, BuildResult, BuildStepError, CacheMiss
+    from dockyard.build.options import (
+        BuildError,
+        BuildNetwork,
+        BuildOptions,
+        BuildResult,
+        BuildStepError,
+        BuildTrace,
+        CacheMiss,
+    )
     from dockyard.build.seams import NetworkInfo, NetworkSeam
 
 _LAZY = {
@@ -43,6 +51,7 @@ _LAZY = {
     "BuildOptions": "options",
     "BuildResult": "options",
     "BuildStepError": "options",
+    "BuildTrace": "options",
     "CacheMiss": "options",
     "NetworkInfo": "seams",
     "NetworkSeam": "seams",
@@ -57,6 +66,7 @@ __all__ = [
     "BuildOptions",
     "BuildResult",
     "BuildStepError",
+    "BuildTrace",
     "CacheEntry",
     "CacheInputs",
     "CacheMiss",

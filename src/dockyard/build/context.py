@@ -142,6 +142,7 @@ class BuildContext:
         self.dockerfile = dockerfile
         self._owned = owned
         self.ignore = IgnoreMatcher(read_dockerignore(self._read_ignore_file()))
+        self.selected: set[str] = set()  # every path COPY/ADD sources selected or went through (see resolve)
 
     @classmethod
     def from_directory(cls, path: str | os.PathLike[str], *, dockerfile: str = "Dockerfile") -> BuildContext:
@@ -226,6 +227,11 @@ class BuildContext:
             matches += self._calc(orig, instruction, allow_wildcards=True)
         if not matches:
             raise InvalidArgument(f"{instruction} failed: no source files were specified")
+        for m in matches:
+            for path in (m.path, m.resolved):
+                parts = path.split("/") if path else []
+                self.selected.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+            self.selected.update(e.path for e in m.entries)
         return tuple(matches)
 
     def _calc(self, orig: str, instruction: str, *, allow_wildcards: bool) -> list[SourceMatch]:
@@ -309,6 +315,11 @@ class BuildContext:
                 content = digests[e.path] if e.kind is EntryKind.FILE else e.link_target
                 h.update(_enc(f"{e.path}\0{e.kind}\0{e.mode:o}\0{e.uid}\0{e.gid}\0{e.rdev}\0{content}\n"))
         return "sha256:" + h.hexdigest()
+
+    def known_digest(self, rel: str, st: os.stat_result) -> str | None:
+        """The content digest this process computed for ``rel`` while it had exactly the stat ``st``, if any."""
+        path = os.path.join(self.root, rel)
+        return _digest_cache.get((path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
 
     def file_digests(self, paths: Sequence[str]) -> dict[str, str]:
         def one(rel: str) -> str:

@@ -52,7 +52,7 @@ from dockyard.build.dockerfile.shell import ShellLexer
 from dockyard.build.explain import explain_miss
 from dockyard.build.imageconfig import DEFAULT_SHELL, apply_metadata
 from dockyard.build.images import ImageState, commit_step, image_by_id, load_image, scratch_image
-from dockyard.build.options import BuildError, BuildOptions, BuildResult, BuildStepError, CacheMiss
+from dockyard.build.options import BuildError, BuildOptions, BuildResult, BuildStepError, BuildTrace, CacheMiss
 from dockyard.errors import DockyardError, InvalidArgument
 from dockyard.oci.digest import Digest
 from dockyard.oci.image import ImageConfig
@@ -111,6 +111,10 @@ class _Counters:
     cached: int = 0
     hits: list[str] = field(default_factory=list)
     origins: dict[str, str] = field(default_factory=dict)
+    traced_hits: list[tuple[str, str, str]] = field(default_factory=list)  # (key, image ID, origin)
+    images: list[tuple[str, str]] = field(default_factory=list)  # (name, image ID) resolved from the store
+    pulled: bool = False
+    unverifiable: list[str] = field(default_factory=list)  # inputs a "nothing changed" record cannot check
 
 
 def parse_tags(tags: tuple[str, ...]) -> tuple[Reference, ...]:
@@ -221,6 +225,12 @@ class Executor:
                 cached_steps=self.counters.cached,
                 first_miss=self.first_miss,
                 warnings=tuple(self.warnings),
+                trace=BuildTrace(
+                    images=tuple(self.counters.images),
+                    hits=tuple(self.counters.traced_hits),
+                    pulled=self.counters.pulled,
+                    unverifiable=tuple(self.counters.unverifiable),
+                ),
             )
         finally:
             try:
@@ -301,7 +311,10 @@ class Executor:
         try:
             record = None if pull else self.host.find_image(name)
             if record is None:
+                self.counters.pulled = True
                 record = self.host.pull_image(name, self.sink)
+            else:
+                self.counters.images.append((name, str(record.id)))
             return load_image(self.store, record)
         except DockyardError as exc:
             raise self.step_error(exc, line) from None
@@ -452,6 +465,7 @@ class Executor:
             return None
         self.counters.cached += 1
         self.counters.hits.append(key)
+        self.counters.traced_hits.append((key, entry.image_id, origin))
         if entry.origin != origin:
             self.counters.origins[key] = origin
         self.out(" ---> Using cache\n")

@@ -21,6 +21,7 @@ __all__ = [
     "BuildOptions",
     "BuildResult",
     "BuildStepError",
+    "BuildTrace",
     "CacheMiss",
 ]
 
@@ -82,6 +83,19 @@ class CacheMiss:
 
 
 @dataclass(frozen=True)
+class BuildTrace:
+    """What a build took from outside the context, for the command line's "nothing changed" record
+    (``cli/buildrecord.py``): ``images`` the names resolved to local images (``FROM``, ``COPY --from``) as
+    (name as written after expansion, image ID); ``hits`` every cache hit as (key, image ID, origin); ``pulled``
+    whether an image was pulled; ``unverifiable`` the inputs no such record can check (an ``ADD`` of a URL)."""
+
+    images: tuple[tuple[str, str], ...] = ()
+    hits: tuple[tuple[str, str, str], ...] = ()
+    pulled: bool = False
+    unverifiable: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class BuildResult:
     image_id: Digest
     tags: tuple[Reference, ...] = ()
@@ -89,6 +103,7 @@ class BuildResult:
     cached_steps: int = 0
     first_miss: CacheMiss | None = None
     warnings: tuple[str, ...] = ()
+    trace: BuildTrace | None = field(default=None, compare=False)
 
 
 class BuildError(DockyardError):

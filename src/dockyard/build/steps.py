@@ -249,6 +249,7 @@ def copy_step(ex: Executor, state: StageState, instr: Instruction, origin: str) 
     if remote:
         from dockyard.build.remote import RemoteCache
 
+        ex.counters.unverifiable.append(f"{kind} from a URL")
         for url in remote:
             if url.lower().startswith(("git://", "git@", "github.com/", "ssh://")) or url.lower().endswith(".git"):
                 raise InvalidArgument(f"ADD failed: {url}: git sources are not supported by dockyard's builder")

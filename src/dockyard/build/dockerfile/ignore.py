@@ -240,10 +240,13 @@ class IgnoreMatcher:
                 return True
         return False
 
-    def walk(self, root: str | os.PathLike[str], start: str = "") -> Iterator[WalkEntry]:
+    def walk(
+        self, root: str | os.PathLike[str], start: str = "", *, listed: list[str] | None = None
+    ) -> Iterator[WalkEntry]:
         """Walk ``root`` depth-first in lexical order like Go's WalkDir (not following symlinks), yielding the
         included entries, each directory before its contents. With ``start`` (a relative directory), walk only
-        below it, with the ignore rules still applied to full context-relative paths."""
+        below it, with the ignore rules still applied to full context-relative paths. ``listed`` collects every
+        directory read (relative; ``""`` the root), excluded ones the walk had to enter included."""
         base = os.fspath(root)
         empty: tuple[bool, ...] = tuple(False for _ in self.patterns)
         info = empty
@@ -256,6 +259,8 @@ class IgnoreMatcher:
                     if hit and self._can_prune(sub):
                         return
         top = os.path.join(base, start) if start else base
+        if listed is not None:
+            listed.append(start)
         stack: list[tuple[str, Iterator[os.DirEntry[str]], tuple[bool, ...]]] = [(start, _listdir(top), info)]
         while stack:
             rel_dir, entries, parent_info = stack[-1]
@@ -268,10 +273,14 @@ class IgnoreMatcher:
             hit, info = self.matches_using_parent(rel, parent_info) if self.patterns else (False, empty)
             if hit:
                 if is_dir and not self._can_prune(rel):
+                    if listed is not None:
+                        listed.append(rel)
                     stack.append((rel, _listdir(entry.path), info))
                 continue
             yield WalkEntry(rel, entry)
             if is_dir:
+                if listed is not None:
+                    listed.append(rel)
                 stack.append((rel, _listdir(entry.path), info))
 
 
