@@ -18,7 +18,6 @@ import logging
 import os
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -111,6 +110,8 @@ class Aardvark:
     def _start(self) -> None:
         (self.config_dir / PID_FILE).unlink(missing_ok=True)
         # The server daemonizes and keeps the inherited descriptors: never give it a pipe we would wait on.
+        import tempfile  # here: ~5 ms at import (random, shutil...), and the server starts once per root
+
         with tempfile.TemporaryFile() as err:
             proc = subprocess.run(
                 [str(self.binary), "--config", str(self.config_dir), "-p", str(self.port), "run"],

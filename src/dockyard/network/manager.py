@@ -69,9 +69,12 @@ def root_tag(root: Path) -> str:
     """ "" for the default root, else 6 hex digits naming this root's bridge and nft table."""
     if root == DEFAULT_ROOT:
         return ""
-    import hashlib  # here: OpenSSL's module costs ~2 ms at import (see oci/digest.py)
+    try:  # CPython's own SHA-256: hashlib's import loads OpenSSL (~3 ms), at every start in a root of its own
+        from _sha256 import sha256
+    except ImportError:  # another Python
+        from hashlib import sha256
 
-    return hashlib.sha256(str(root).encode()).hexdigest()[:6]
+    return sha256(str(root).encode()).hexdigest()[:6]
 
 
 class NetworkManager:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ctypes
 import json
 import logging
-import shutil
 import subprocess
 import threading
 from typing import Protocol
@@ -94,6 +93,8 @@ class CommandNft:
     """The ``nft`` program: ``nft -f -`` per batch (fallback when libnftables cannot be loaded)."""
 
     def __init__(self, binary: str = "nft") -> None:
+        import shutil  # here: ~3 ms at import (bz2, lzma), and libnftables is used when it loads
+
         found = shutil.which(binary)
         if not found:
             raise FailedPrecondition("nftables: the nft command was not found", hint="apt-get install nftables")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,8 +83,10 @@ def find_init(explicit: str | None = None) -> str | None:
     """The host binary for ``--init``: the explicit path, else the first of :data:`INIT_CANDIDATES` on PATH."""
     if explicit:
         return explicit if os.access(explicit, os.X_OK) else None
+    from dockyard.runtime.runc import which
+
     for name in INIT_CANDIDATES:
-        found = shutil.which(name)
+        found = which(name)
         if found:
             return found
     return None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
 from pathlib import Path
 
 from dockyard.errors import Unavailable
@@ -63,6 +62,8 @@ def remove_tree(path: Path) -> None:
             os.rename(path, trash)
         except OSError:
             trash = path
+        import shutil  # here: ~3 ms at import (bz2, lzma, zlib), and a detached ``run`` never removes a tree
+
         shutil.rmtree(trash, ignore_errors=True)
         if trash.exists():
             _force_rmtree(trash)
@@ -76,6 +77,8 @@ def _force_rmtree(path: Path) -> None:
             os.chmod(os.path.dirname(p), 0o700)
             os.chmod(p, 0o700)
             func(p)
+
+    import shutil
 
     shutil.rmtree(path, onerror=onerror)
 

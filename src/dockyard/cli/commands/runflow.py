@@ -124,25 +124,31 @@ def run_foreground(
     svc: ContainerService, container_id: str, options: CreateOptions, *, sig_proxy: bool, detach_keys: str | None
 ) -> int:
     """Attach, start, pump until the output ends, then the exit code (``--rm``: once the container is gone)."""
-    from dockyard.cli.commands.container_attach import (
-        forward_signals,
-        pump_attached,
-        raw_terminal,
-        terminal_size,
-        watch_resize,
-    )
-    from dockyard.engine.containers import WaitCondition
-    from dockyard.runtime import AttachSocket, PumpResult
+    from dockyard.runtime import AttachSocket
 
     sockets: list[AttachSocket] = []
 
     def attach(bundle: Bundle) -> None:
         sockets.append(AttachSocket.connect(bundle.attach_socket))
 
+    def prepare() -> None:
+        """What attaching and waiting need, imported while runc creates the container (off the critical path)."""
+        import dockyard.cli.commands.container_attach  # noqa: F401
+        from dockyard.engine.containers import WaitCondition  # noqa: F401
+        from dockyard.runtime import PumpResult  # noqa: F401
+
     tty = options.tty
     stdin = options.attach_stdin
-    console = terminal_size() if tty else None
-    started = svc.start(container_id, attachers=[attach], console_size=console)
+    console = None
+    if tty:
+        from dockyard.cli.commands.container_attach import terminal_size
+
+        console = terminal_size()
+    started = svc.start(container_id, attachers=[attach], console_size=console, while_creating=prepare)
+    from dockyard.cli.commands.container_attach import forward_signals, pump_attached, raw_terminal, watch_resize
+    from dockyard.engine.containers import WaitCondition
+    from dockyard.runtime import PumpResult
+
     conn = sockets[0]
     interactive_tty = tty and stdin and sys.stdin.isatty()
     with (

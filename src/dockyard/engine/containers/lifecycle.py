@@ -109,10 +109,11 @@ def _network(svc: ContainerService, record: ContainerRecord) -> tuple[PendingSet
 
 # runc creates the container in ~50 ms, in other processes (conmon, runc): on this 2-core host, on the other core.
 # Meanwhile this process attaches the network (veths, addresses, ports, DNS: the namespace it joins exists already,
-# and its process runs only at ``start``) and imports what the rest of a run needs (waiting, recording the exit,
-# releasing cgroups), so neither costs anything on the critical path.
+# and its process runs only at ``start``) and, when it attaches (a foreground ``run``, ``start -a``), imports what the
+# rest of such a run needs (waiting, recording the exit, releasing cgroups), so neither costs anything on the
+# critical path. A detached start never waits: it does not import them (CPU every ``run -d`` would pay for nothing).
 _AFTER_CREATE = ("dockyard.engine.containers.controls", "dockyard.engine.containers.reconcile",
-                 "dockyard.runtime.cgroups")  # fmt: skip
+                 "dockyard.runtime.cgroups", "shutil")  # fmt: skip
 
 
 def start_container(
@@ -152,10 +153,11 @@ def start_container(
             attachment = pending.finish()  # first: it holds the network lock other starts may wait for
             # runc bind-mounts these files while creating: rewritten in place, the container sees the contents
             update_etc_files(directory, EtcFiles(hosts=attachment.hosts, resolv_conf=attachment.resolv_conf))
-        from importlib import import_module
+        if attachers:
+            from importlib import import_module
 
-        for name in _AFTER_CREATE:
-            import_module(name)
+            for name in _AFTER_CREATE:
+                import_module(name)
         if while_creating is not None:
             while_creating()
 

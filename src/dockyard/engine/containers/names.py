@@ -7,9 +7,10 @@ taken, later attempts append a digit.
 
 from __future__ import annotations
 
-import random
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from dockyard.errors import InvalidArgument
 
@@ -58,7 +59,32 @@ def validate_name(name: str) -> str:
     return name.removeprefix("/")
 
 
-def _pick(rng: random.Random, retry: int) -> str:
+class Chooser(Protocol):
+    """What a name is picked with: ``random.Random`` (seeded, in tests) or :class:`_SystemChooser`."""
+
+    def choice(self, seq: Sequence[str], /) -> str: ...
+
+    def randrange(self, stop: int, /) -> int: ...
+
+
+class _SystemChooser:
+    """``random.SystemRandom``'s ``choice`` and ``randrange`` from ``os.urandom``, without importing ``random``
+    (~2 ms at every ``run``/``create``: it seeds a Mersenne Twister and imports ``bisect`` and ``_sha512``).
+    Uniform: a draw that would bias the modulo is drawn again."""
+
+    @staticmethod
+    def randrange(stop: int) -> int:
+        limit = (1 << 32) - (1 << 32) % stop  # the largest multiple of stop in 32 bits
+        while True:
+            value = int.from_bytes(os.urandom(4), "little")
+            if value < limit:
+                return value % stop
+
+    def choice(self, seq: Sequence[str]) -> str:
+        return seq[self.randrange(len(seq))]
+
+
+def _pick(rng: Chooser, retry: int) -> str:
     while True:
         name = f"{rng.choice(ADJECTIVES)}_{rng.choice(SURNAMES)}"
         if name != "boring_wozniak":
@@ -66,9 +92,9 @@ def _pick(rng: random.Random, retry: int) -> str:
     return f"{name}{rng.randrange(10)}" if retry > 0 else name
 
 
-def generate_name(taken: Callable[[str], bool], rng: random.Random | None = None) -> str:
+def generate_name(taken: Callable[[str], bool], rng: Chooser | None = None) -> str:
     """A random ``adjective_surname`` that ``taken`` says is free (digits appended after collisions)."""
-    rng = rng or random.SystemRandom()
+    rng = rng or _SystemChooser()
     for retry in range(64):
         name = _pick(rng, retry // 4)
         if not taken(name):
