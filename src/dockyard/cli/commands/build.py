@@ -67,7 +67,14 @@ def prune_cmd(all_: bool, filters: tuple[str, ...], force: bool) -> None:
         answer = sys.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
             return
-    report = _engine().builds.prune(BuildPruneOptions(all=all_, until=until))
+    engine = _engine()
+    report = engine.builds.prune(BuildPruneOptions(all=all_, until=until))
+    if report.deleted:  # the "nothing changed" records would fail their checks now: drop them
+        import shutil
+
+        from dockyard.cli.buildrecord import RECORDS_DIR
+
+        shutil.rmtree(engine.settings.layout.root / RECORDS_DIR, ignore_errors=True)
     if report.deleted:
         click.echo("Deleted build cache objects:")
         for key in report.deleted:

@@ -68,6 +68,10 @@ def run_build(state: CliState, path: str, params: Mapping[str, Any]) -> int:
 
     p = params
     quiet = p["quiet"] or p["progress"] == "quiet"
+    from dockyard.cli.buildrecord import Recorder
+
+    recorder = Recorder.start(state.root, path, p)  # None: no record may stand for this build
+    out = recorder.out if recorder is not None else sys.stdout
     try:
         options = BuildOptions(
             tags=p["tags"],
@@ -96,12 +100,14 @@ def run_build(state: CliState, path: str, params: Mapping[str, Any]) -> int:
         with context:
             if not quiet:
                 size = context_transfer_size(context)
-                sys.stdout.write(f"Sending build context to Docker daemon  {human_size(size, 4)}\n\n")
-                sys.stdout.flush()
+                out.write(f"Sending build context to Docker daemon  {human_size(size, 4)}\n\n")
+                out.flush()
             from dockyard.cli.progress import ProgressPrinter
 
-            printer = ProgressPrinter(sys.stdout)
+            printer = ProgressPrinter(out)
             result = service.build(context, options, printer, context_id=context_id)
+            if recorder is not None:
+                recorder.finish(context, result, quiet)
     except DockyardError as exc:
         if state.debug:
             import traceback

@@ -1,0 +1,218 @@
+"""The pure parts of the build record (``cli/buildrecord.py``): its flag table and parser against the click
+command's, its key, the context signature and its checks, and records on disk."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dockyard import configfile
+from dockyard.build.context import BuildContext
+from dockyard.cli import buildrecord as br
+from dockyard.cli.commands.buildflow import BUILD_FLAGS
+from dockyard.cli.flagtable import parse_args
+
+
+def test_specs_are_the_click_commands_table() -> None:
+    assert [(s.opts, s.dest, s.kind, s.default, s.secondary, s.choices) for s in BUILD_FLAGS] == list(br.SPECS)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["."],
+        ["-t", "app", "."],
+        [".", "-t", "app", "--tag=x:1", "-tq"],
+        ["-qt", "app", "."],
+        ["-q", "--iidfile", "/tmp/iid", "."],
+        ["--build-arg", "A=1", "--build-arg", "B", "--label", "l=v", "."],
+        ["--host-ca", "--no-rm", "--rm", "--no-host-ca", "."],
+        ["--progress", "plain", "."],
+        ["--progress", "fancy", "."],
+        ["--progress=quiet", "-f", "Dockerfile.dev", "."],
+        ["-fDockerfile", "."],
+        ["-f=Dockerfile", "."],
+        ["--no-cache", "--pull", "."],
+        ["--quiet=true", "."],
+        ["--help"],
+        ["--squash", "."],
+        ["-t"],
+        ["-x", "."],
+        [".", "--", "x"],
+        ["-", "-t", "a"],
+        ["a", "b"],
+        [],
+    ],
+)
+def test_parser_is_flagtables(args: list[str]) -> None:
+    assert br.parse_build_args(args) == parse_args(BUILD_FLAGS, args, docker=False)
+
+
+def test_root_path_is_configfiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    for root in (None, "rel", "/abs"):
+        assert br.root_path(root) == configfile.root_path(root)
+    monkeypatch.setenv("DOCKYARD_ROOT", "/elsewhere")
+    assert br.root_path(None) == configfile.root_path(None)
+
+
+def _params(*args: str) -> dict[str, object]:
+    parsed = br.parse_build_args([*args, "."])
+    assert parsed is not None
+    return parsed[0]
+
+
+def test_material(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = str(tmp_path / "root")
+    ctx = str(tmp_path)
+
+    def material(*args: str, env: dict[str, str] | None = None, tty: bool = False) -> str | None:
+        return br.record_material(root, ctx, _params(*args), env or {}, tty)
+
+    base = material("-t", "a")
+    assert base is not None and base == material("-t", "a")
+    assert material("-t", "a", "--iidfile", "x") == base  # where the ID is written is not an input
+    others = [material("-t", "b"), material("-t", "a", "-q"), material("-t", "a", tty=True),
+              material("-t", "a", "--label", "x=y"), material("-t", "a", "--target", "t")]  # fmt: skip
+    assert len({base, *others}) == 1 + len(others)
+    assert material("--build-arg", "P", env={"P": "1"}) != material("--build-arg", "P", env={"P": "2"})
+    assert material("--build-arg", "P", env={"P": "1"}) != material("--build-arg", "P=1")
+    for unrecordable in (["--no-cache"], ["--pull"], ["-f", "-"]):
+        assert material(*unrecordable) is None
+    assert br.record_material(root, "-", _params(), {}, False) is None
+    monkeypatch.chdir(tmp_path)
+    assert material("-f", "Dockerfile") == material("-f", str(tmp_path / "Dockerfile"))
+    os.makedirs(root)
+    Path(root, "config.json").write_text("{}")
+    assert material("-t", "a") != base  # the settings are an input
+
+
+def _context(tmp_path: Path) -> tuple[BuildContext, dict[str, object]]:
+    ctx = tmp_path / "ctx"
+    (ctx / "src").mkdir(parents=True)
+    (ctx / "Dockerfile").write_text("FROM busybox\nCOPY src /src\n")
+    (ctx / ".dockerignore").write_text("*.log\n")
+    (ctx / "src" / "a.py").write_text("a = 1\n")
+    (ctx / "notes.txt").write_text("not copied\n")
+    os.symlink("a.py", ctx / "src" / "link")
+    time.sleep(0.06)
+    started = time.time_ns()
+    context = BuildContext(ctx)
+    context.resolve(["src"])
+    rec = br._scan(context, started)
+    assert rec is not None
+    return context, rec
+
+
+def test_signature_and_checks(tmp_path: Path) -> None:
+    context, rec = _context(tmp_path)
+    root = context.root
+    files = {f[0]: f for f in rec["files"]}  # type: ignore[attr-defined]
+    assert files["src/a.py"][-1] and files["notes.txt"][-1] == ""  # only selected files carry their content
+    assert {d[0] for d in rec["dirs"]} == {"", "src"}  # type: ignore[attr-defined]
+    assert rec["links"][0][:2] == ["src/link", "a.py"]  # type: ignore[index]
+    assert br.check_files(root, rec) == (True, None, "")
+
+    a = Path(root, "src", "a.py")
+    a.touch()
+    ok, refreshed, _ = br.check_files(root, rec)
+    assert ok and refreshed is not None
+    rec = {**rec, "files": refreshed}
+    assert br.check_files(root, rec) == (True, None, "")
+
+    Path(root, "notes.txt").touch()  # not selected: its times do not matter, its size does
+    ok, refreshed, _ = br.check_files(root, rec)
+    assert ok and refreshed is not None
+    rec = {**rec, "files": refreshed}
+    Path(root, "notes.txt").write_text("not copied either\n")
+    assert br.check_files(root, rec)[0] is False
+
+    _, rec = _context(tmp_path / "again")
+    root = str(tmp_path / "again" / "ctx")
+    a = Path(root, "src", "a.py")
+    st = a.stat()
+    a.write_text("b = 1\n")  # same size, mtime put back: the ctime tells, the content decides
+    os.utime(a, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert br.check_files(root, rec) == (False, None, "src/a.py changed (content)")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda r: Path(r, "src", "new.py").write_text("x"),  # added: the directory's mtime
+        lambda r: Path(r, "build.log").write_text("x"),  # even an ignored one: the builder decides
+        lambda r: os.unlink(Path(r, "notes.txt")),
+        lambda r: os.chmod(Path(r, "src", "a.py"), 0o600),
+        lambda r: os.chmod(Path(r, "src"), 0o700),
+        lambda r: (os.unlink(Path(r, "src", "link")), os.symlink("b.py", Path(r, "src", "link"))),
+        lambda r: Path(r, ".dockerignore").write_text("*.tmp\n"),
+        lambda r: Path(r, "Dockerfile").write_text("FROM busybox\nCOPY src /x\n"),
+        lambda r: Path(r, "Dockerfile.dockerignore").write_text("x\n"),
+    ],
+)
+def test_changes_fail_the_check(tmp_path: Path, change: object) -> None:
+    context, rec = _context(tmp_path)
+    change(context.root)  # type: ignore[operator]
+    assert br.check_files(context.root, rec)[0] is False
+
+
+def test_no_signature_for_a_context_changed_during_the_build(tmp_path: Path) -> None:
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox\n")
+    started = time.time_ns()
+    context = BuildContext(ctx)
+    (ctx / "late.txt").write_text("x")
+    assert br._scan(context, started) is None
+
+
+def test_no_signature_for_sources_past_the_walk(tmp_path: Path) -> None:
+    ctx = tmp_path / "ctx"
+    (ctx / "real").mkdir(parents=True)
+    (ctx / "real" / "f").write_text("x")
+    os.symlink("real", ctx / "hidden")
+    (ctx / ".dockerignore").write_text("hidden\n")
+    time.sleep(0.06)
+    started = time.time_ns()
+    context = BuildContext(ctx)
+    context.resolve(["real"])
+    assert br._scan(context, started) is not None
+    context.selected.add("hidden")  # as a source through the excluded symlink would
+    assert br._scan(context, started) is None
+
+
+def test_records_on_disk(tmp_path: Path) -> None:
+    path = str(tmp_path / "records" / "k")
+    rec = {"format": br.FORMAT, "material": "m", "files": [["a", 1]]}
+    br._save(path, rec)
+    assert br._load(path) == rec
+    assert os.listdir(tmp_path / "records") == ["k"]
+    data = Path(path).read_bytes()
+    Path(path).write_bytes(data[:-3] + b"xyz")
+    assert br._load(path) is None
+    Path(path).write_bytes(b"")
+    assert br._load(path) is None
+    br._save(path, {**rec, "format": br.FORMAT + 1})
+    assert br._load(path) is None
+
+
+def test_fast_module_imports_little() -> None:
+    """What ``serve`` costs before it can decline: no builder, no json, no typing, no dataclasses."""
+    code = (
+        "import sys; from dockyard.cli import buildrecord as b; "
+        "b.serve(None, ['-t', 'x', '/nonexistent-context']); print(' '.join(sorted(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "DOCKYARD_ROOT": "/nonexistent-root"},
+    )
+    loaded = set(out.stdout.split())
+    for heavy in ("json", "typing", "dataclasses", "hashlib", "sqlite3", "dockyard.build", "dockyard.errors"):
+        assert heavy not in loaded, heavy
