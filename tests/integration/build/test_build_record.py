@@ -185,3 +185,27 @@ def test_no_cache_build_replaces_what_the_record_stood_for(cli: Cli, app: Path) 
     r = build(cli, app)  # the cache entries now point at the new images: the record no longer holds
     assert not served(r) and image_id(cli, "recapp") == fresh
     assert served(build(cli, app)) and image_id(cli, "recapp") == fresh  # that build was fully cached
+
+
+def test_copy_from_an_image_and_a_dockerfile_outside(cli: Cli, app: Path, tmp_path: Path) -> None:
+    src = write_context(tmp_path / "src", {"Dockerfile": "FROM busybox\nRUN echo one > /payload\n"})
+    cli("build", "-t", "payload:1", str(src))
+    outside = tmp_path / "elsewhere" / "Build.dockerfile"
+    outside.parent.mkdir()
+    outside.write_text("FROM busybox\nCOPY --from=payload:1 /payload /payload\nCOPY app.py /\n")
+    args = ("-f", str(outside), "-t", "second")
+    primed(cli, app, *args)
+    first = image_id(cli, "recapp")
+    assert served(build(cli, app, *args))
+    assert image_id(cli, "second") == first
+
+    (src / "Dockerfile").write_text("FROM busybox\nRUN echo two > /payload\n")
+    cli("build", "-t", "payload:1", str(src))  # the name now means another image
+    r = build(cli, app, *args)
+    assert not served(r) and image_id(cli, "recapp") != first
+    r = build(cli, app, *args)
+    assert not served(r) and "build record: written" in r.stderr  # type: ignore[attr-defined]
+    assert served(build(cli, app, *args))
+
+    outside.write_text(outside.read_text() + "LABEL changed=1\n")
+    assert not served(build(cli, app, *args))
