@@ -6,7 +6,8 @@ every step from the cache, :class:`Recorder` (called by ``commands/buildflow.py`
 ``<root>/build-records/<key>`` where ``key`` is the SHA-256 of everything the command line decides
 (:func:`record_material`: the state root, the context directory, every option but ``--iidfile`` with ``-f``
 made absolute and bare ``--build-arg``\\s resolved from the environment, the settings files' bytes, whether
-stdout is a terminal, the dockyard and Python versions). The record holds:
+stdout is a terminal, the dockyard and Python versions, the size and mtime of the builder's sources). The
+record holds:
 
 * the Dockerfile's and both ``.dockerignore`` candidates' SHA-256 (or their absence);
 * every directory the context walk read (excluded ones it had to enter included): mtime, inode, mode, owner —
@@ -216,6 +217,25 @@ def _read(path: str) -> bytes | None:
         return None
 
 
+def _code_signature() -> list[list[Any]]:
+    """The builder's own sources as installed (name, size, mtime): a record stands only for the code that made it,
+    even where the version string stays the same (a development tree, an upgrade in place)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    package = os.path.dirname(here)
+    out: list[list[Any]] = []
+    for directory in (os.path.join(package, "build"), os.path.join(package, "build", "dockerfile")):
+        with os.scandir(directory) as it:
+            for entry in it:
+                if entry.name.endswith(".py"):
+                    st = entry.stat()
+                    out.append([entry.path, st.st_size, st.st_mtime_ns])
+    for path in (os.path.join(here, "buildrecord.py"), os.path.join(here, "commands", "buildflow.py")):
+        st = os.stat(path)
+        out.append([path, st.st_size, st.st_mtime_ns])
+    out.sort()
+    return out
+
+
 def record_material(
     state_root: str, path: str, params: Mapping[str, Any], environ: Mapping[str, str], tty: bool
 ) -> str | None:
@@ -253,6 +273,7 @@ def record_material(
         options,
         configs,
         bool(tty),
+        _code_signature(),
     ]
     return repr(material)
 
