@@ -216,3 +216,32 @@ def test_fast_module_imports_little() -> None:
     loaded = set(out.stdout.split())
     for heavy in ("json", "typing", "dataclasses", "hashlib", "sqlite3", "dockyard.build", "dockyard.errors"):
         assert heavy not in loaded, heavy
+
+
+@pytest.mark.parametrize(
+    "trace, miss",
+    [
+        ({"pulled": True}, False),
+        ({"unverifiable": ("ADD from a URL",)}, False),
+        ({}, True),  # a step ran
+        ({"hits": ()}, False),  # a cached step the trace does not know
+    ],
+)
+def test_no_record_for_builds_it_cannot_stand_for(tmp_path: Path, trace: dict[str, object], miss: bool) -> None:
+    import io
+
+    from dockyard.build.options import BuildResult, BuildTrace, CacheMiss
+    from dockyard.oci.digest import Digest
+
+    context, _ = _context(tmp_path)
+    hits = (("sha256:" + "1" * 64, "sha256:" + "2" * 64, "o"),)
+    result = BuildResult(
+        image_id=Digest.parse("sha256:" + "3" * 64),
+        cached_steps=1,
+        first_miss=CacheMiss(1, 2, "RUN x", ()) if miss else None,
+        trace=BuildTrace(**{"hits": hits, **trace}),  # type: ignore[arg-type]
+    )
+    state_root = tmp_path / "root"
+    recorder = br.Recorder(str(state_root), "material", br._Tee(io.StringIO()))
+    assert recorder._finish(context, result, quiet=False) != ""
+    assert not (state_root / br.RECORDS_DIR).exists()
