@@ -17,8 +17,13 @@ REPO = Path(__file__).resolve().parents[1]
 DOCKYARD = str(REPO / ".venv" / "bin" / "dockyard") if (REPO / ".venv" / "bin" / "dockyard").exists() else "dockyard"
 
 
-def time_command(argv: Sequence[str], runs: int = 10, env: dict[str, str] | None = None,
-                 setup: Callable[[], None] | None = None, warmup: int = 1) -> list[float]:
+def time_command(
+    argv: Sequence[str],
+    runs: int = 10,
+    env: dict[str, str] | None = None,
+    setup: Callable[[], None] | None = None,
+    warmup: int = 1,
+) -> list[float]:
     """Wall time of ``argv`` over ``runs`` runs (after ``warmup`` unmeasured ones)."""
     full_env = {**os.environ, **(env or {})}
     times = []

@@ -49,16 +49,22 @@ def main() -> None:
         root = Path(d)
         populate(root)
         env = {"DOCKYARD_ROOT": str(root)}
-        out = subprocess.run([DOCKYARD, "image", "ls", "-q"], env={**__import__("os").environ, **env},
-                             capture_output=True, text=True, check=True).stdout.split()
+        out = subprocess.run(
+            [DOCKYARD, "image", "ls", "-q"],
+            env={**__import__("os").environ, **env},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
         assert len(out) == N, len(out)
         rows.append(("dockyard image ls (200)", median(time_command([DOCKYARD, "image", "ls"], 15, env))))
         rows.append(("dockyard --help", median(time_command([DOCKYARD, "--help"], 15, env))))
     if docker_available():
         ids = []
         for i in range(N):
-            r = subprocess.run(["docker", "import", "-", f"dybench/image{i}:v1"], input=tiny_tar(i),
-                               capture_output=True, check=True)
+            r = subprocess.run(
+                ["docker", "import", "-", f"dybench/image{i}:v1"], input=tiny_tar(i), capture_output=True, check=True
+            )
             ids.append(r.stdout.decode().strip())
         try:
             rows.append(("docker image ls (200+)", median(time_command(["docker", "image", "ls"], 15))))
