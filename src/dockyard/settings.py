@@ -86,6 +86,8 @@ class Layout:
 
 @dataclass(frozen=True)
 class Settings:
+    """The settings of one state root, from its ``config.json`` (else ``/etc/dockyard/config.json``)."""
+
     root: Path = DEFAULT_ROOT
     runtime: str = "runc"
     insecure_registries: tuple[str, ...] = ()

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Image:
+    """An image with what ``run`` and ``inspect`` need: its record, config (parsed and raw) and manifest."""
+
     record: ImageRecord
     config: ImageConfig
     config_bytes: bytes
@@ -61,24 +63,32 @@ class ImageUser:
 
 @dataclass(frozen=True)
 class DeleteReport:
+    """``rmi``: the references untagged and the images deleted."""
+
     untagged: str = ""
     deleted: str = ""
 
 
 @dataclass(frozen=True)
 class PruneReport:
+    """``image prune``: what was deleted and the bytes reclaimed."""
+
     deleted: tuple[DeleteReport, ...]
     space_reclaimed: int
 
 
 @dataclass(frozen=True)
 class RemoveOptions:
+    """``rmi``: remove even when used (``force``), and untagged parents."""
+
     force: bool = False
     prune_parents: bool = True
 
 
 @dataclass(frozen=True)
 class HistoryEntry:
+    """One row of ``history``."""
+
     id: str  # image ID for the entries that are local images, else "<missing>"
     created: str
     created_by: str

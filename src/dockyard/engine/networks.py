@@ -100,17 +100,23 @@ class NetworkFilters:
 
 @dataclass(frozen=True)
 class DeleteReport:
+    """``network rm``: one network and why it could not be removed (empty if it was)."""
+
     name: str
     error: str = ""
 
 
 @dataclass(frozen=True)
 class PruneReport:
+    """``network prune``: the networks removed."""
+
     deleted: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class ConnectOptions:
+    """``network connect``: aliases and a fixed address."""
+
     aliases: tuple[str, ...] = ()
     ip: str | None = None
 

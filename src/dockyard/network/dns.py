@@ -35,6 +35,8 @@ PID_FILE = "aardvark.pid"
 
 @dataclass(frozen=True)
 class DnsEntry:
+    """One container's names and address on a network, for aardvark-dns."""
+
     container_id: str
     ipv4: str
     names: tuple[str, ...]

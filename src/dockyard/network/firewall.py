@@ -43,6 +43,8 @@ TRUST_SECONDS = 30.0
 
 @dataclass(frozen=True)
 class BridgeRule:
+    """What nftables must know of a bridge network: its subnet, and whether it is internal or masqueraded."""
+
     bridge: str
     subnet: str
     internal: bool = False
@@ -51,6 +53,8 @@ class BridgeRule:
 
 @dataclass(frozen=True)
 class PortRule:
+    """One published port: host address and port to container address and port."""
+
     protocol: Protocol
     host_ip: str
     host_port: int

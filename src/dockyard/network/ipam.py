@@ -37,6 +37,8 @@ DEFAULT_BRIDGE_CANDIDATES: tuple[str, ...] = tuple(f"10.{n}.0.0/16" for n in ran
 
 @dataclass(frozen=True)
 class Pool:
+    """A default address pool: the base range and the size of each subnet taken from it."""
+
     base: str
     size: int
 

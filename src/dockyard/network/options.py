@@ -21,6 +21,8 @@ __all__ = ["NetworkOptions"]
 
 @dataclass(frozen=True)
 class NetworkOptions:
+    """A container's network as ``run`` asks for it: mode, names, addresses, ports, DNS and hosts."""
+
     mode: NetworkMode = field(default_factory=lambda: NetworkMode.parse(None))
     aliases: tuple[str, ...] = ()
     ip: str | None = None

@@ -51,6 +51,8 @@ class DnsOptions:
 
 @dataclass(frozen=True)
 class HostResolvConf:
+    """The host's ``resolv.conf``: its text and what containers take from it."""
+
     text: str
     nameservers: tuple[str, ...]
     search: tuple[str, ...]
@@ -118,6 +120,8 @@ def render_resolv_conf(
 
 @dataclass(frozen=True)
 class ExtraHost:
+    """One ``--add-host name:ip``."""
+
     name: str
     ip: str  # an address, or "host-gateway"
 

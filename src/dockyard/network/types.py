@@ -52,6 +52,8 @@ class NetworkModeKind(StrEnum):
 
 @dataclass(frozen=True)
 class NetworkMode:
+    """``--network``: its kind and, for a network or ``container:``, the name."""
+
     kind: NetworkModeKind
     name: str = "bridge"  # network name for BRIDGE/USER, container name or ID for CONTAINER
 
@@ -131,6 +133,8 @@ class PortMapping:
 
 @dataclass(frozen=True)
 class IPAMConfig:
+    """One subnet of a network, with its gateway and the range containers get addresses from."""
+
     subnet: str
     gateway: str
     ip_range: str = ""

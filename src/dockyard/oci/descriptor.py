@@ -15,6 +15,8 @@ __all__ = ["Descriptor", "Platform", "host_platform"]
 
 @dataclass(frozen=True)
 class Platform:
+    """An OCI platform: OS, architecture and variant."""
+
     os: str = "linux"
     architecture: str = "amd64"
     variant: str = ""
@@ -70,6 +72,8 @@ def host_platform() -> Platform:
 
 @dataclass(frozen=True)
 class Descriptor:
+    """An OCI content descriptor: media type, digest, size and annotations."""
+
     media_type: str
     digest: Digest
     size: int

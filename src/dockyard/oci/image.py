@@ -43,6 +43,8 @@ def _set(value: Any) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class HealthConfig:
+    """An image's ``HEALTHCHECK``."""
+
     test: tuple[str, ...] = ()
     interval: int = 0
     timeout: int = 0
@@ -157,6 +159,8 @@ class ContainerConfig:
 
 @dataclass(frozen=True)
 class History:
+    """One entry of an image config's history."""
+
     created: str = ""
     created_by: str = ""
     author: str = ""
@@ -190,6 +194,8 @@ class History:
 
 @dataclass(frozen=True)
 class ImageConfig:
+    """An OCI image configuration: platform, container config, layers' diff IDs and history."""
+
     architecture: str = "amd64"
     os: str = "linux"
     created: str = ""

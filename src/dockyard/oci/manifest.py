@@ -42,6 +42,8 @@ def sniff_media_type(data: bytes) -> str:
 
 @dataclass(frozen=True)
 class Manifest:
+    """An OCI (or Docker v2) image manifest: the config and layers' descriptors."""
+
     config: Descriptor
     layers: tuple[Descriptor, ...]
     media_type: str = MediaType.OCI_MANIFEST
@@ -76,6 +78,8 @@ class Manifest:
 
 @dataclass(frozen=True)
 class Index:
+    """An OCI image index (or Docker manifest list): one manifest per platform."""
+
     manifests: tuple[Descriptor, ...]
     media_type: str = MediaType.OCI_INDEX
     annotations: Mapping[str, str] = field(default_factory=dict)

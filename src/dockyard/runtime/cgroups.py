@@ -34,6 +34,8 @@ class FreezerState(StrEnum):
 
 @dataclass(frozen=True)
 class CpuStats:
+    """CPU usage of a container's cgroup (nanoseconds) and its throttling."""
+
     total_ns: int
     percpu_ns: tuple[int, ...]
     user_ns: int
@@ -45,6 +47,8 @@ class CpuStats:
 
 @dataclass(frozen=True)
 class MemoryStats:
+    """Memory usage, peak, limit and the counters of a container's cgroup."""
+
     usage: int
     max_usage: int
     limit: int | None  # None: unlimited
@@ -54,12 +58,16 @@ class MemoryStats:
 
 @dataclass(frozen=True)
 class PidsStats:
+    """Number of tasks in a container's cgroup and its limit."""
+
     current: int
     limit: int | None  # None: unlimited
 
 
 @dataclass(frozen=True)
 class BlkioEntry:
+    """One block I/O counter: device, operation, value."""
+
     major: int
     minor: int
     op: str
@@ -68,6 +76,8 @@ class BlkioEntry:
 
 @dataclass(frozen=True)
 class CgroupStats:
+    """One sample of a container's cgroup statistics (``stats``)."""
+
     read_ns: int  # when the sample was taken (epoch ns)
     cpu: CpuStats
     system_cpu_ns: int  # all CPUs' time since boot (/proc/stat), for percentages

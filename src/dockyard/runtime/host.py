@@ -37,6 +37,8 @@ RLIMIT_NUMBERS: dict[str, int] = {
 
 @dataclass(frozen=True)
 class HostInfo:
+    """What the host offers containers: architecture, kernel, CPUs, capabilities, limits, sysctls, seccomp."""
+
     machine: str = "x86_64"  # uname -m
     kernel: tuple[int, int] = (6, 0)
     cpus: int = 1

@@ -37,6 +37,8 @@ CREATE_TIMEOUT = 60.0
 
 @dataclass(frozen=True)
 class MonitorOptions:
+    """How conmon runs a container: stdio, logging, the exit command and the name it reports."""
+
     tty: bool = False
     stdin: bool = False  # -i: keep a pipe (or the pty) open for stdin sent through the attach socket
     stdin_once: bool = True  # close the container's stdin when the attached client closes its side
@@ -49,6 +51,8 @@ class MonitorOptions:
 
 @dataclass(frozen=True)
 class Created:
+    """A container runc created under conmon: its init PID, conmon's PID and the sync socket."""
+
     pid: int  # the container's init process on the host
     monitor_pid: int  # conmon
     # conmon's end of the sync pipe stays open until the exit code is written (it closes it before running the

@@ -37,6 +37,8 @@ class NamespaceMode(StrEnum):
 
 @dataclass(frozen=True)
 class Namespace:
+    """One namespace of the container: a new one (``path`` empty) or the one at ``path`` to join."""
+
     mode: NamespaceMode = NamespaceMode.PRIVATE
     path: str | None = None
 
@@ -85,6 +87,8 @@ class SeccompMode(StrEnum):
 
 @dataclass(frozen=True)
 class SecurityOptions:
+    """Capabilities, seccomp, no-new-privileges and the masked/read-only paths of a container."""
+
     privileged: bool = False
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()

@@ -47,6 +47,8 @@ class RuncStatus(StrEnum):
 
 @dataclass(frozen=True)
 class RuncState:
+    """``runc state``: what runc knows of one container."""
+
     id: str
     pid: int
     status: RuncStatus

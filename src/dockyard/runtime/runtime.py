@@ -47,6 +47,8 @@ class ContainerStatus(StrEnum):
 
 @dataclass(frozen=True)
 class ContainerState:
+    """A container as the runtime sees it: status, PIDs, exit code and OOM kill."""
+
     id: str
     status: ContainerStatus
     pid: int  # 0 unless created/running/paused

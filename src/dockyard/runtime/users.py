@@ -16,6 +16,8 @@ _RANGE = "uids and gids must be in range 0-2147483647"
 
 @dataclass(frozen=True)
 class Passwd:
+    """One ``/etc/passwd`` entry of the image."""
+
     name: str
     uid: int
     gid: int
@@ -24,6 +26,8 @@ class Passwd:
 
 @dataclass(frozen=True)
 class Group:
+    """One ``/etc/group`` entry of the image."""
+
     name: str
     gid: int
     members: tuple[str, ...]
@@ -31,6 +35,8 @@ class Group:
 
 @dataclass(frozen=True)
 class ExecUser:
+    """The user a process runs as: IDs, supplementary groups and home directory."""
+
     uid: int
     gid: int
     additional_gids: tuple[int, ...]  # as Docker puts them in the spec: gid first, then supplementary groups

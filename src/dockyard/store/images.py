@@ -25,6 +25,8 @@ __all__ = ["ImageRecord", "ImageStore"]
 
 @dataclass(frozen=True)
 class ImageRecord:
+    """One image as the store records it: IDs, manifest, top layer, size, dates, tags and digests."""
+
     id: Digest
     manifest_digest: Digest
     manifest_media_type: str

@@ -54,6 +54,8 @@ def chain_of(parent: Digest | None, diff_id: Digest) -> Digest:
 
 @dataclass(frozen=True)
 class Layer:
+    """One unpacked layer: its chain ID, parent, diff ID, short link name, size and directory."""
+
     chain_id: Digest
     parent: Digest | None
     diff_id: Digest

@@ -28,6 +28,8 @@ __all__ = ["ActiveSnapshot", "OverlaySnapshotter"]
 
 @dataclass(frozen=True)
 class ActiveSnapshot:
+    """A container's writable snapshot on top of its image's layers."""
+
     key: str
     parent: Digest | None
     kind: str

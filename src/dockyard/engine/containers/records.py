@@ -39,6 +39,8 @@ class PublishedPort:
 
 @dataclass(frozen=True)
 class ContainerRecord:
+    """One container as the database holds it: identity, options, config and the state of its run."""
+
     id: str
     name: str
     image_id: str

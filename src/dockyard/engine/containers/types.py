@@ -56,6 +56,8 @@ class RestartPolicyName(StrEnum):
 
 @dataclass(frozen=True)
 class RestartPolicy:
+    """``--restart``: the policy's name and, for ``on-failure``, the retry limit (0: none)."""
+
     name: RestartPolicyName = RestartPolicyName.NO
     maximum_retry_count: int = 0
 
@@ -124,6 +126,8 @@ class NetworkRef:
 
 @dataclass(frozen=True)
 class UlimitSpec:
+    """One ``--ulimit name=soft[:hard]``."""
+
     name: str
     soft: int
     hard: int

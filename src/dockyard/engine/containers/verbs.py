@@ -28,6 +28,8 @@ class PullPolicy(StrEnum):
 
 @dataclass(frozen=True)
 class CreateResult:
+    """What ``create`` made: the container's ID and the warnings to show."""
+
     id: str
     warnings: tuple[str, ...] = ()
 
@@ -47,23 +49,31 @@ class ItemReport:
 
 @dataclass(frozen=True)
 class StopOptions:
+    """``stop``/``restart``: the seconds before SIGKILL and the signal (by default the container's own)."""
+
     timeout: int | None = None  # None: the container's --stop-timeout, else 10 s
     signal: str = ""  # "": the container's stop signal
 
 
 @dataclass(frozen=True)
 class KillOptions:
+    """``kill``: the signal to send."""
+
     signal: str = "KILL"
 
 
 @dataclass(frozen=True)
 class RemoveOptions:
+    """``rm``: remove running containers too (``force``) and their anonymous volumes."""
+
     force: bool = False
     volumes: bool = False  # also anonymous volumes
 
 
 @dataclass(frozen=True)
 class PruneReport:
+    """``container prune``: the IDs removed and the bytes reclaimed."""
+
     deleted: tuple[str, ...]
     space_reclaimed: int
 
@@ -76,6 +86,8 @@ class WaitCondition(StrEnum):
 
 @dataclass(frozen=True)
 class AttachOptions:
+    """``attach``: which streams, and the key sequence that detaches."""
+
     stdin: bool = False
     stdout: bool = True
     stderr: bool = True
@@ -84,6 +96,8 @@ class AttachOptions:
 
 @dataclass(frozen=True)
 class ExecCreateOptions:
+    """``exec``: the command and how it runs (environment, directory, user, TTY, streams)."""
+
     cmd: tuple[str, ...]
     env: tuple[str, ...] = ()
     working_dir: str = ""
