@@ -17,12 +17,19 @@ from tests.integration.containers.conftest import wait_for
 
 pytestmark = pytest.mark.integration
 
-NOW = time.time() + 3725.0  # an hour and a bit later: "About an hour ago", "Up About an hour"
+LATER = 3725.0  # an hour and a bit after the containers were made: "About an hour ago", "Up About an hour"
 
 
 def _both(root: Path, args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
           ) -> tuple[str, str]:  # fmt: skip
-    monkeypatch.setattr(time, "time", lambda: NOW)
+    if not hasattr(time.time, "frozen"):  # the first call of a test freezes the clock an hour and a bit ahead
+        now = time.time() + LATER
+
+        def frozen() -> float:
+            return now
+
+        frozen.frozen = True  # type: ignore[attr-defined]
+        monkeypatch.setattr(time, "time", frozen)
     argv = ["--root", str(root), *args]
     assert run_fast(argv) == 0, "the fast path declined"
     fast = capsys.readouterr().out
