@@ -19,18 +19,19 @@ record holds:
   image ID, origin), the schema versions of the build and store tables, the result image ID, its tags, and the
   exact output.
 
-:func:`serve` (called by ``cli/fastpath.py`` before anything else of the build is imported; it imports ``os``,
-``sys``, ``marshal``, ``_sha256`` and ``_sqlite3`` only) parses the command line, finds the record and checks all
-of it: file stats equal, or — where only the times differ (``touch``) — the content re-hashed equal (the record
-is then rewritten with the new times); the names still resolve to the same images, the cache entries are still
-there unchanged (and were used in the last :data:`REFRESH_AFTER` seconds, else the builder runs and marks them
-used), every image and its config blob exists, and the tags already point at the result as the last-created
-tags of the image (so the builder's re-tagging would change nothing but their timestamps). Then it prints the
-recorded output, writes ``--iidfile`` and exits 0. Any doubt — a flag it does not know, ``--no-cache``,
-``--pull``, a stdin context, a missing, corrupt or other-version record, any difference at all — and it
-declines: the builder runs as always (and rewrites the record). ``DOCKYARD_NO_FASTPATH=1`` turns it off;
-``DOCKYARD_TRACE_FASTPATH=1`` makes it say on stderr whether it served the build (``build record: served``) or
-why not (``build record: declined: ...``), for tests.
+:func:`serve` (called by ``cli/fastpath.py`` before anything else of the build is imported; of the standard
+library it imports ``os``, ``sys``, ``marshal``, ``_sha256`` and ``_sqlite3`` only) parses the command line (with
+``cli/argscan.py``, over the rows of ``commands/buildflags.py`` the click command is made from), finds the record
+and checks all of it: file stats equal, or — where only the times differ (``touch``) — the content re-hashed equal
+(the record is then rewritten with the new times); the names still resolve to the same images, the cache entries are
+still there unchanged (and were used in the last :data:`REFRESH_AFTER` seconds, else the builder runs and marks them
+used), every image and its config blob exists, and the tags already point at the result as the last-created tags of
+the image (so the builder's re-tagging would change nothing but their timestamps). Then it prints the recorded
+output, writes ``--iidfile`` and exits 0. Any doubt — a flag it does not know, ``--no-cache``, ``--pull``, a stdin
+context, a missing, corrupt or other-version record, any difference at all — and it declines: the builder runs as
+always (and rewrites the record). ``DOCKYARD_NO_FASTPATH=1`` turns it off; ``DOCKYARD_TRACE_FASTPATH=1`` makes it
+say on stderr whether it served the build (``build record: served``) or why not (``build record: declined: ...``),
+for tests.
 
 No record is written when the build ran a step, pulled an image, added a URL, resolved a name that is not a
 plain ``name:tag`` of the local store, selected a path the walk does not cover, found a special file, or when
@@ -46,6 +47,9 @@ import marshal
 import os
 import sys
 
+from dockyard.cli.argscan import scan
+from dockyard.cli.commands.buildflags import BUILD_OPTIONS
+
 TYPE_CHECKING = False  # typing itself costs ~3 ms to import
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -58,10 +62,8 @@ __all__ = [
     "FORMAT",
     "RECORDS_DIR",
     "REFRESH_AFTER",
-    "SPECS",
     "Recorder",
     "check_files",
-    "parse_build_args",
     "record_material",
     "root_path",
     "serve",
@@ -76,29 +78,6 @@ _QUIET_NS = 50_000_000  # a context path changed less than this before the build
 # migration (``containers``, ``network``...) changes nothing a build depends on
 _SCHEMA_SQL = (
     "SELECT component, max(version) FROM schema_migrations WHERE component IN ('build', 'store') GROUP BY component"
-)
-
-# ``commands/buildflow.py``'s BUILD_FLAGS as plain data: (spellings, dest, kind, default, off switches, choices).
-# A unit test keeps the two equal: importing flagtable costs ~20 ms (dataclasses, inspect).
-_Spec = tuple  # (spellings, dest, kind, default, off switches, choices)
-SPECS: tuple[tuple[tuple[str, ...], str, str, Any, tuple[str, ...], tuple[str, ...]], ...] = (
-    (("-t", "--tag"), "tags", "multiple", (), (), ()),
-    (("-f", "--file"), "dockerfile", "value", "", (), ()),
-    (("--build-arg",), "build_args", "multiple", (), (), ()),
-    (("--target",), "target", "value", "", (), ()),
-    (("--no-cache",), "no_cache", "flag", False, (), ()),
-    (("--pull",), "pull", "flag", False, (), ()),
-    (("--label",), "labels", "multiple", (), (), ()),
-    (("-q", "--quiet"), "quiet", "flag", False, (), ()),
-    (("--iidfile",), "iidfile", "value", "", (), ()),
-    (("--network",), "network", "value", "default", (), ()),
-    (("--progress",), "progress", "value", "auto", (), ("auto", "plain", "tty", "quiet")),
-    (("--host-ca",), "host_ca", "flag", None, ("--no-host-ca",), ()),
-    (("--explain-cache",), "explain_cache", "flag", False, (), ()),
-    (("--rm",), "remove", "flag", True, ("--no-rm",), ()),
-    (("--force-rm",), "force_rm", "flag", False, (), ()),
-    (("--platform",), "platform", "value", "", (), ()),
-    (("--add-host",), "add_hosts", "multiple", (), (), ()),
 )
 
 
@@ -130,77 +109,6 @@ def _file_sha256(path: str) -> str:
 
 
 # -- the command line ----------------------------------------------------------------------------------------------
-def parse_build_args(args: Sequence[str]) -> tuple[dict[str, Any], list[str]] | None:
-    """``flagtable.parse_args(BUILD_FLAGS, args, docker=False)`` without its imports: the same ``(params,
-    positional)``, or None where that gives up (and then click decides)."""
-    by_name: dict[str, _Spec] = {}
-    for spec in SPECS:
-        for name in (*spec[0], *spec[4]):
-            by_name[name] = spec
-    params: dict[str, Any] = {spec[1]: spec[3] for spec in SPECS}
-    repeated: dict[str, list[str]] = {}
-
-    def take(spec: tuple[Any, ...], value: str) -> bool:
-        if spec[5] and value not in spec[5]:
-            return False
-        if spec[2] == "multiple":
-            repeated.setdefault(spec[1], []).append(value)
-        else:
-            params[spec[1]] = value
-        return True
-
-    positional: list[str] = []
-    i = 0
-    while i < len(args):
-        token = args[i]
-        if not token.startswith("-") or token == "-":
-            positional.append(token)
-            i += 1
-            continue
-        if token.startswith("--"):
-            name, sep, value = token.partition("=")
-            found = by_name.get(name)
-            if found is None:
-                return None
-            spec = found
-            if spec[2] == "flag":
-                if sep:
-                    return None
-                params[spec[1]] = name not in spec[4]
-            elif sep:
-                if not take(spec, value):
-                    return None
-            else:
-                if i + 1 >= len(args) or not take(spec, args[i + 1]):
-                    return None
-                i += 1
-            i += 1
-            continue
-        j = 1
-        while j < len(token):
-            found = by_name.get(f"-{token[j]}")
-            if found is None:
-                return None
-            spec = found
-            if spec[2] == "flag":
-                params[spec[1]] = True
-                j += 1
-                continue
-            rest = token[j + 1 :]
-            if rest:
-                if rest.startswith("=") or not take(spec, rest):
-                    return None
-            else:
-                if i + 1 >= len(args) or not take(spec, args[i + 1]):
-                    return None
-                i += 1
-            break
-        i += 1
-    for dest, values in repeated.items():
-        params[dest] = tuple(values)
-    return params, positional
-
-
 def root_path(root: str | None) -> str:
     """``configfile.root_path`` (which imports ``json``): the explicit root, ``$DOCKYARD_ROOT``, the default."""
     if root:
@@ -229,7 +137,9 @@ def _code_signature() -> list[list[Any]]:
                 if entry.name.endswith(".py"):
                     st = entry.stat()
                     out.append([entry.path, st.st_size, st.st_mtime_ns])
-    for path in (os.path.join(here, "buildrecord.py"), os.path.join(here, "commands", "buildflow.py")):
+    for name in ("buildrecord.py", "argscan.py", os.path.join("commands", "buildflags.py"),
+                 os.path.join("commands", "buildflow.py")):  # fmt: skip
+        path = os.path.join(here, name)
         st = os.stat(path)
         out.append([path, st.st_size, st.st_mtime_ns])
     out.sort()
@@ -243,11 +153,11 @@ def record_material(
     for a build no record may stand for (a stdin context, ``--no-cache``, ``--pull``, a Dockerfile on stdin)."""
     if path == "-" or params.get("no_cache") or params.get("pull") or params.get("dockerfile") == "-":
         return None
-    if set(params) != {spec[1] for spec in SPECS}:
+    if set(params) != {row[1] for row in BUILD_OPTIONS}:
         return None
     options: list[Any] = []
-    for spec in SPECS:
-        dest = spec[1]
+    for row in BUILD_OPTIONS:
+        dest = row[1]
         value = params[dest]
         if dest == "iidfile":
             continue  # where the ID goes, not what is built: both paths write it the same way
@@ -611,7 +521,7 @@ class Recorder:
 # -- the fast path -------------------------------------------------------------------------------------------------
 def serve(root: str | None, args: Sequence[str]) -> int | None:
     """Answer ``build`` from its record (the exit code), or None: the builder must run."""
-    parsed = parse_build_args(args)
+    parsed = scan(BUILD_OPTIONS, args, docker=False)  # as the click command parses them
     if parsed is None or len(parsed[1]) != 1:
         return None
     params, (path,) = parsed

@@ -1,5 +1,6 @@
-"""The pure parts of the build record (``cli/buildrecord.py``): its flag table and parser against the click
-command's, its key, the context signature and its checks, and records on disk."""
+"""The pure parts of the build record (``cli/buildrecord.py``): its key, the context signature and its checks, and
+records on disk. (It parses the command line with ``cli/argscan.py`` over the rows the click command is made
+from: ``test_runflags.py`` holds that parsing to click's.)"""
 
 from __future__ import annotations
 
@@ -14,43 +15,8 @@ import pytest
 from dockyard import configfile
 from dockyard.build.context import BuildContext
 from dockyard.cli import buildrecord as br
-from dockyard.cli.commands.buildflow import BUILD_FLAGS
-from dockyard.cli.flagtable import parse_args
-
-
-def test_specs_are_the_click_commands_table() -> None:
-    assert [(s.opts, s.dest, s.kind, s.default, s.secondary, s.choices) for s in BUILD_FLAGS] == list(br.SPECS)
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["."],
-        ["-t", "app", "."],
-        [".", "-t", "app", "--tag=x:1", "-tq"],
-        ["-qt", "app", "."],
-        ["-q", "--iidfile", "/tmp/iid", "."],
-        ["--build-arg", "A=1", "--build-arg", "B", "--label", "l=v", "."],
-        ["--host-ca", "--no-rm", "--rm", "--no-host-ca", "."],
-        ["--progress", "plain", "."],
-        ["--progress", "fancy", "."],
-        ["--progress=quiet", "-f", "Dockerfile.dev", "."],
-        ["-fDockerfile", "."],
-        ["-f=Dockerfile", "."],
-        ["--no-cache", "--pull", "."],
-        ["--quiet=true", "."],
-        ["--help"],
-        ["--squash", "."],
-        ["-t"],
-        ["-x", "."],
-        [".", "--", "x"],
-        ["-", "-t", "a"],
-        ["a", "b"],
-        [],
-    ],
-)
-def test_parser_is_flagtables(args: list[str]) -> None:
-    assert br.parse_build_args(args) == parse_args(BUILD_FLAGS, args, docker=False)
+from dockyard.cli.argscan import scan
+from dockyard.cli.commands.buildflags import BUILD_OPTIONS
 
 
 def test_root_path_is_configfiles(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,7 +27,7 @@ def test_root_path_is_configfiles(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _params(*args: str) -> dict[str, object]:
-    parsed = br.parse_build_args([*args, "."])
+    parsed = scan(BUILD_OPTIONS, [*args, "."], docker=False)
     assert parsed is not None
     return parsed[0]
 
@@ -214,8 +180,9 @@ def test_fast_module_imports_little() -> None:
         env={**os.environ, "DOCKYARD_ROOT": "/nonexistent-root"},
     )
     loaded = set(out.stdout.split())
-    for heavy in ("json", "typing", "dataclasses", "hashlib", "sqlite3", "dockyard.build", "dockyard.errors"):
-        assert heavy not in loaded, heavy
+    heavy = ("json", "typing", "dataclasses", "hashlib", "sqlite3", "click", "dockyard.cli.flagtable", "dockyard.build",
+             "dockyard.errors")  # fmt: skip
+    assert not loaded & set(heavy)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
-"""``dockyard build`` without click: its flags as a table (``cli/flagtable.py``; the click command in ``build.py``
-is made from it) and what the command does once they are parsed (:func:`run_build`), which the click command and
-the command line's fast path (``cli/fastpath.py``) both call."""
+"""``dockyard build`` without click: its flags as a table (``cli/flagtable.py``'s, made from the rows of
+``buildflags.py``; the click command in ``build.py`` is made from it) and what the command does once they are
+parsed (:func:`run_build`), which the click command and the command line's fast path (``cli/fastpath.py``) both
+call."""
 
 from __future__ import annotations
 
@@ -9,37 +10,18 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from dockyard.cli import flagtable as ft
+from dockyard.cli.commands.buildflags import BUILD_OPTIONS
+from dockyard.cli.flagtable import FlagSpec
 
 if TYPE_CHECKING:
     from dockyard.cli.state import CliState
 
 __all__ = ["BUILD_FLAGS", "run_build"]
 
-BUILD_FLAGS: tuple[ft.FlagSpec, ...] = (
-    ft.multiple("-t", "--tag", dest="tags", metavar="", help="Name and optionally a tag in the 'name:tag' format"),
-    ft.value("-f", "--file", dest="dockerfile", default="", metavar="",
-             help="Name of the Dockerfile (default: 'PATH/Dockerfile')"),
-    ft.multiple("--build-arg", dest="build_args", metavar="", help="Set build-time variables"),
-    ft.value("--target", default="", metavar="", help="Set the target build stage to build"),
-    ft.flag("--no-cache", help="Do not use cache when building the image"),
-    ft.flag("--pull", help="Always attempt to pull a newer version of the image"),
-    ft.multiple("--label", dest="labels", metavar="", help="Set metadata for an image"),
-    ft.flag("-q", "--quiet", help="Suppress the build output and print image ID on success"),
-    ft.value("--iidfile", default="", metavar="", help="Write the image ID to the file"),
-    ft.value("--network", default="default", metavar="",
-             help="Networking mode for the RUN instructions: default, host, none"),
-    ft.value("--progress", default="auto", metavar="", choices=("auto", "plain", "tty", "quiet"),
-             help="Type of progress output: plain (the classic builder's), quiet (only the image ID)"),
-    ft.flag("--host-ca", off=("--no-host-ca",), default=None,
-            help="Trust the host's CA certificates in RUN steps (mounted read-only, never stored in the image)"),
-    ft.flag("--explain-cache", help="Say for every step why it was (not) taken from the cache"),
-    ft.flag("--rm", dest="remove", off=("--no-rm",), default=True,
-            help="Remove intermediate containers after a successful build"),
-    ft.flag("--force-rm", help="Always remove intermediate containers"),
-    ft.value("--platform", default="", metavar="", help="Set platform if server is multi-platform capable"),
-    ft.multiple("--add-host", dest="add_hosts", metavar="", help="Add a custom host-to-IP mapping (host:ip)"),
-)  # fmt: skip
+BUILD_FLAGS: tuple[FlagSpec, ...] = tuple(
+    FlagSpec(opts, dest, kind, default, "", help, off, choices)  # metavar "": click's own (TEXT)
+    for opts, dest, kind, default, off, choices, help in BUILD_OPTIONS
+)
 
 
 def _build_args(values: tuple[str, ...]) -> dict[str, str | None]:
