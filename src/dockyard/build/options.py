@@ -85,7 +85,7 @@ class CacheMiss:
 @dataclass(frozen=True)
 class BuildTrace:
     """What a build took from outside the context, for the command line's "nothing changed" record
-    (``cli/buildrecord.py``): ``images`` the names resolved to local images (``FROM``, ``COPY --from``) as
+    (``cli/buildrecord/``): ``images`` the names resolved to local images (``FROM``, ``COPY --from``) as
     (name as written after expansion, image ID); ``hits`` every cache hit as (key, image ID, origin); ``pulled``
     whether an image was pulled; ``unverifiable`` the inputs no such record can check (an ``ADD`` of a URL)."""
 

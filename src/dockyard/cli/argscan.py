@@ -9,7 +9,7 @@ first argument, ``--flag=false`` accepted) and click's own (options anywhere, a 
 click on ``--opt=value``, ``-ovalue``, combined short flags (``-it``, ``-p80:80``), ints, choices and repeated
 options.
 
-Rows are tuples, not ``flagtable.FlagSpec``\\s, so that the build record (``cli/buildrecord.py``) can parse a
+Rows are tuples, not ``flagtable.FlagSpec``\\s, so that the build record (``cli/buildrecord/``) can parse a
 command line with this module alone: it imports nothing (importing ``flagtable`` costs ~20 ms: ``dataclasses``,
 ``inspect``).
 """

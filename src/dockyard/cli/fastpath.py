@@ -12,7 +12,7 @@ own modules) takes ~25 ms here, the engine's record classes (``dataclasses``) ~1
 * ``run`` and ``create`` (and ``container run|create``): their flags parsed from the table the click commands
   are made of (``commands/runflags.py``), then ``commands/runflow.py``, the code the click commands call;
 * ``build`` (and ``image build``, ``builder build``) likewise, with ``commands/buildflow.py`` — or, when nothing
-  changed since a fully cached build of the same command, from that build's record (``cli/buildrecord.py``);
+  changed since a fully cached build of the same command, from that build's record (``cli/buildrecord/``);
 * ``images`` (and ``image ls|list``) likewise, with ``commands/imageflow.py``.
 
 It declines — returns ``None``, and ``main`` runs click on the same arguments — whenever anything is unusual:
@@ -109,8 +109,8 @@ def _images(root: str | None, args: list[str]) -> int | None:
 
 def _build(root: str | None, args: list[str]) -> int | None:
     """``build`` with its flags parsed from the table its click command is made of (``commands/buildflow.py``);
-    first, a build its "nothing changed" record answers (``cli/buildrecord.py``), without the builder."""
-    from dockyard.cli.buildrecord import serve
+    first, a build its "nothing changed" record answers (``cli/buildrecord/``), without the builder."""
+    from dockyard.cli.buildrecord.replay import serve
 
     code = serve(root, args)
     if code is not None:

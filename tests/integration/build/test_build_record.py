@@ -1,4 +1,4 @@
-"""The "nothing changed" build record (``cli/buildrecord.py``): a fully cached rebuild served without the builder
+"""The "nothing changed" build record (``cli/buildrecord/``): a fully cached rebuild served without the builder
 must print byte for byte what the builder prints and give the same image; anything that changed sends the build
 to the builder. Which path ran is told by ``DOCKYARD_TRACE_FASTPATH=1`` (a line on stderr)."""
 
@@ -45,7 +45,7 @@ def app(ctx: Path, busybox: str) -> Path:
 
 
 def build(cli: Cli, app: Path, *extra: str, env: dict[str, str] | None = None) -> object:
-    time.sleep(0.06)  # what the test just changed is older than the build's start (see buildrecord._QUIET_NS)
+    time.sleep(0.06)  # what the test just changed is older than the build's start (see buildrecord.signature)
     return cli("build", "-t", "recapp", *extra, str(app), env={**TRACE, **(env or {})})
 
 

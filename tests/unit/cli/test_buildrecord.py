@@ -1,4 +1,4 @@
-"""The pure parts of the build record (``cli/buildrecord.py``): its key, the context signature and its checks, and
+"""The pure parts of the build record (``cli/buildrecord/``): its key, the context signature and its checks, and
 records on disk. (It parses the command line with ``cli/argscan.py`` over the rows the click command is made
 from: ``test_runflags.py`` holds that parsing to click's.)"""
 
@@ -14,16 +14,16 @@ import pytest
 
 from dockyard import configfile
 from dockyard.build.context import BuildContext
-from dockyard.cli import buildrecord as br
 from dockyard.cli.argscan import scan
+from dockyard.cli.buildrecord import record, recorder, signature
 from dockyard.cli.commands.buildflags import BUILD_OPTIONS
 
 
 def test_root_path_is_configfiles(monkeypatch: pytest.MonkeyPatch) -> None:
     for root in (None, "rel", "/abs"):
-        assert br.root_path(root) == configfile.root_path(root)
+        assert record.root_path(root) == configfile.root_path(root)
     monkeypatch.setenv("DOCKYARD_ROOT", "/elsewhere")
-    assert br.root_path(None) == configfile.root_path(None)
+    assert record.root_path(None) == configfile.root_path(None)
 
 
 def _params(*args: str) -> dict[str, object]:
@@ -37,7 +37,7 @@ def test_material(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ctx = str(tmp_path)
 
     def material(*args: str, env: dict[str, str] | None = None, tty: bool = False) -> str | None:
-        return br.record_material(root, ctx, _params(*args), env or {}, tty)
+        return record.record_material(root, ctx, _params(*args), env or {}, tty)
 
     base = material("-t", "a")
     assert base is not None and base == material("-t", "a")
@@ -49,7 +49,7 @@ def test_material(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert material("--build-arg", "P", env={"P": "1"}) != material("--build-arg", "P=1")
     for unrecordable in (["--no-cache"], ["--pull"], ["-f", "-"]):
         assert material(*unrecordable) is None
-    assert br.record_material(root, "-", _params(), {}, False) is None
+    assert record.record_material(root, "-", _params(), {}, False) is None
     monkeypatch.chdir(tmp_path)
     assert material("-f", "Dockerfile") == material("-f", str(tmp_path / "Dockerfile"))
     os.makedirs(root)
@@ -69,7 +69,7 @@ def _context(tmp_path: Path) -> tuple[BuildContext, dict[str, object]]:
     started = time.time_ns()
     context = BuildContext(ctx)
     context.resolve(["src"])
-    rec = br._scan(context, started)
+    rec = signature.scan_context(context, started)
     assert rec is not None
     return context, rec
 
@@ -81,21 +81,21 @@ def test_signature_and_checks(tmp_path: Path) -> None:
     assert files["src/a.py"][-1] and files["notes.txt"][-1] == ""  # only selected files carry their content
     assert {d[0] for d in rec["dirs"]} == {"", "src"}  # type: ignore[attr-defined]
     assert rec["links"][0][:2] == ["src/link", "a.py"]  # type: ignore[index]
-    assert br.check_files(root, rec) == (True, None, "")
+    assert signature.check_files(root, rec) == (True, None, "")
 
     a = Path(root, "src", "a.py")
     a.touch()
-    ok, refreshed, _ = br.check_files(root, rec)
+    ok, refreshed, _ = signature.check_files(root, rec)
     assert ok and refreshed is not None
     rec = {**rec, "files": refreshed}
-    assert br.check_files(root, rec) == (True, None, "")
+    assert signature.check_files(root, rec) == (True, None, "")
 
     Path(root, "notes.txt").touch()  # not selected: its times do not matter, its size does
-    ok, refreshed, _ = br.check_files(root, rec)
+    ok, refreshed, _ = signature.check_files(root, rec)
     assert ok and refreshed is not None
     rec = {**rec, "files": refreshed}
     Path(root, "notes.txt").write_text("not copied either\n")
-    assert br.check_files(root, rec)[0] is False
+    assert signature.check_files(root, rec)[0] is False
 
     _, rec = _context(tmp_path / "again")
     root = str(tmp_path / "again" / "ctx")
@@ -103,7 +103,7 @@ def test_signature_and_checks(tmp_path: Path) -> None:
     st = a.stat()
     a.write_text("b = 1\n")  # same size, mtime put back: the ctime tells, the content decides
     os.utime(a, ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert br.check_files(root, rec) == (False, None, "src/a.py changed (content)")
+    assert signature.check_files(root, rec) == (False, None, "src/a.py changed (content)")
 
 
 @pytest.mark.parametrize(
@@ -123,7 +123,7 @@ def test_signature_and_checks(tmp_path: Path) -> None:
 def test_changes_fail_the_check(tmp_path: Path, change: object) -> None:
     context, rec = _context(tmp_path)
     change(context.root)  # type: ignore[operator]
-    assert br.check_files(context.root, rec)[0] is False
+    assert signature.check_files(context.root, rec)[0] is False
 
 
 def test_no_signature_for_a_context_changed_during_the_build(tmp_path: Path) -> None:
@@ -133,7 +133,7 @@ def test_no_signature_for_a_context_changed_during_the_build(tmp_path: Path) -> 
     started = time.time_ns()
     context = BuildContext(ctx)
     (ctx / "late.txt").write_text("x")
-    assert br._scan(context, started) is None
+    assert signature.scan_context(context, started) is None
 
 
 def test_no_signature_for_sources_past_the_walk(tmp_path: Path) -> None:
@@ -146,31 +146,31 @@ def test_no_signature_for_sources_past_the_walk(tmp_path: Path) -> None:
     started = time.time_ns()
     context = BuildContext(ctx)
     context.resolve(["real"])
-    assert br._scan(context, started) is not None
+    assert signature.scan_context(context, started) is not None
     context.selected.add("hidden")  # as a source through the excluded symlink would
-    assert br._scan(context, started) is None
+    assert signature.scan_context(context, started) is None
 
 
 def test_records_on_disk(tmp_path: Path) -> None:
     path = str(tmp_path / "records" / "k")
-    rec = {"format": br.FORMAT, "material": "m", "files": [["a", 1]]}
-    br._save(path, rec)
-    assert br._load(path) == rec
+    rec = {"format": record.FORMAT, "material": "m", "files": [["a", 1]]}
+    record.save(path, rec)
+    assert record.load(path) == rec
     assert os.listdir(tmp_path / "records") == ["k"]
     data = Path(path).read_bytes()
     Path(path).write_bytes(data[:-3] + b"xyz")
-    assert br._load(path) is None
+    assert record.load(path) is None
     Path(path).write_bytes(b"")
-    assert br._load(path) is None
-    br._save(path, {**rec, "format": br.FORMAT + 1})
-    assert br._load(path) is None
+    assert record.load(path) is None
+    record.save(path, {**rec, "format": record.FORMAT + 1})
+    assert record.load(path) is None
 
 
 def test_fast_module_imports_little() -> None:
-    """What ``serve`` costs before it can decline: no builder, no json, no typing, no dataclasses."""
+    """What ``serve`` costs before it can decline: no builder, no json, no typing, no dataclasses, no writer."""
     code = (
-        "import sys; from dockyard.cli import buildrecord as b; "
-        "b.serve(None, ['-t', 'x', '/nonexistent-context']); print(' '.join(sorted(sys.modules)))"
+        "import sys; from dockyard.cli.buildrecord.replay import serve; "
+        "serve(None, ['-t', 'x', '/nonexistent-context']); print(' '.join(sorted(sys.modules)))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -181,7 +181,7 @@ def test_fast_module_imports_little() -> None:
     )
     loaded = set(out.stdout.split())
     heavy = ("json", "typing", "dataclasses", "hashlib", "sqlite3", "click", "dockyard.cli.flagtable", "dockyard.build",
-             "dockyard.errors")  # fmt: skip
+             "dockyard.errors", "dockyard.cli.buildrecord.recorder")  # fmt: skip
     assert not loaded & set(heavy)
 
 
@@ -209,6 +209,6 @@ def test_no_record_for_builds_it_cannot_stand_for(tmp_path: Path, trace: dict[st
         trace=BuildTrace(**{"hits": hits, **trace}),  # type: ignore[arg-type]
     )
     state_root = tmp_path / "root"
-    recorder = br.Recorder(str(state_root), "material", br._Tee(io.StringIO()))
-    assert recorder._finish(context, result, quiet=False) != ""
-    assert not (state_root / br.RECORDS_DIR).exists()
+    writer = recorder.Recorder(str(state_root), "material", recorder._Tee(io.StringIO()))
+    assert writer._finish(context, result, quiet=False) != ""
+    assert not (state_root / record.RECORDS_DIR).exists()

@@ -72,7 +72,7 @@ def prune_cmd(all_: bool, filters: tuple[str, ...], force: bool) -> None:
     if report.deleted:  # the "nothing changed" records would fail their checks now: drop them
         import shutil
 
-        from dockyard.cli.buildrecord import RECORDS_DIR
+        from dockyard.cli.buildrecord.record import RECORDS_DIR
 
         shutil.rmtree(engine.settings.layout.root / RECORDS_DIR, ignore_errors=True)
     if report.deleted:

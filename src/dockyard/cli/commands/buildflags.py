@@ -1,5 +1,5 @@
 """``dockyard build``'s options as plain rows: the one table its click command (``buildflow.BUILD_FLAGS``, made
-from it), the command line's fast path and the build record (``cli/buildrecord.py``) all parse with.
+from it), the command line's fast path and the build record (``cli/buildrecord/``) all parse with.
 
 Each row is ``cli/argscan.py``'s ``(spellings, dest, kind, default, off switches, choices)`` followed by docker's
 help text. Tuples rather than ``flagtable.FlagSpec``\\s, so that the build record reads the table without importing

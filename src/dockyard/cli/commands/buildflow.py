@@ -50,7 +50,7 @@ def run_build(state: CliState, path: str, params: Mapping[str, Any]) -> int:
 
     p = params
     quiet = p["quiet"] or p["progress"] == "quiet"
-    from dockyard.cli.buildrecord import Recorder
+    from dockyard.cli.buildrecord.recorder import Recorder
 
     recorder = Recorder.start(state.root, path, p)  # None: no record may stand for this build
     out = recorder.out if recorder is not None else sys.stdout
