@@ -3,17 +3,16 @@
 For every stage up to the target: FROM (a previous stage, ``scratch``, a local image, or a pull; the base's
 ONBUILD triggers run first), then each instruction. Every step is looked up in the cache first
 (:mod:`dockyard.build.cache`) and, on a hit, prints `` ---> Using cache``; otherwise it runs (metadata steps change
-the config, WORKDIR/COPY/ADD/RUN produce a layer from an overlay upper directory) and is committed as an
-intermediate image. The first miss of a build gets a line saying why (``cache miss at step 4/7 (COPY . /app):
-app.py changed (content)``). Tags move only once the whole build succeeded.
+the config: :mod:`dockyard.build.metasteps`; WORKDIR/COPY/ADD/RUN produce a layer from an overlay upper directory:
+:mod:`dockyard.build.steps`) and is committed as an intermediate image. The first miss of a build gets a line
+saying why (``cache miss at step 4/7 (COPY . /app): app.py changed (content)``). Tags move only once the whole
+build succeeded.
 
 I/O beyond the store goes through :class:`BuildHost` (images, pulls, networks), implemented by the engine.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import shutil
@@ -22,40 +21,28 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from dockyard.build import history as hist
 from dockyard.build.buildargs import BuildArgs
 from dockyard.build.cache import BuildCache, CacheInputs, SourceFile
 from dockyard.build.context import BuildContext
 from dockyard.build.dockerfile import (
     ArgInstruction,
-    CmdInstruction,
     Dockerfile,
     DockerfileError,
-    EntrypointInstruction,
-    EnvInstruction,
-    ExposeInstruction,
-    HealthcheckInstruction,
     Instruction,
     KeyValue,
     LabelInstruction,
-    MaintainerInstruction,
-    OnbuildInstruction,
-    ShellInstruction,
     Stage,
-    StopSignalInstruction,
-    UserInstruction,
-    VolumeInstruction,
     expand_instruction,
     parse_trigger,
 )
 from dockyard.build.dockerfile.shell import ShellLexer
 from dockyard.build.explain import explain_miss
-from dockyard.build.imageconfig import DEFAULT_SHELL, apply_metadata
-from dockyard.build.images import ImageState, commit_step, image_by_id, load_image, scratch_image
+from dockyard.build.imageconfig import DEFAULT_SHELL
+from dockyard.build.images import ImageState, image_by_id, load_image, scratch_image
+from dockyard.build.metasteps import metadata_step
 from dockyard.build.options import BuildError, BuildOptions, BuildResult, BuildStepError, BuildTrace, CacheMiss
 from dockyard.errors import DockyardError, InvalidArgument
 from dockyard.oci.digest import Digest
-from dockyard.oci.image import ImageConfig
 from dockyard.oci.reference import Reference, parse_reference
 from dockyard.registry.progress import BuildAux, BuildOutput, ProgressEvent
 from dockyard.store.images import ImageRecord
@@ -130,10 +117,6 @@ def parse_tags(tags: tuple[str, ...]) -> tuple[Reference, ...]:
         if ref not in out:
             out.append(ref)
     return tuple(out)
-
-
-def _config_hash(config: ImageConfig) -> str:
-    return hashlib.sha256(json.dumps(config.config.to_json(), sort_keys=True).encode()).hexdigest()
 
 
 class Executor:
@@ -345,77 +328,11 @@ class Executor:
             if handler is not None:
                 handler(self, state, instr, self.origin(state, origin))
             else:
-                self._metadata(state, instr, self.origin(state, origin))
+                metadata_step(self, state, instr, self.origin(state, origin))
         except DockyardError as exc:
             raise self.step_error(exc, instr.start_line) from None
         finally:
             state.steps_done += 1
-
-    def _metadata(self, state: StageState, instr: Instruction, origin: str) -> None:
-        config = state.image.config
-        shell = self.shell(state)
-        if isinstance(instr, ArgInstruction):
-            parts = []
-            for spec in instr.args:
-                state.args.add(spec.key, spec.default)
-                parts.append(spec.key if spec.default is None else f"{spec.key}={spec.default}")
-            comment = "ARG " + " ".join(parts)
-            new = config
-        else:
-            if isinstance(instr, StopSignalInstruction):
-                from dockyard.runtime.runtime import parse_signal
-
-                parse_signal(instr.signal)
-            new = apply_metadata(config, instr, cmd_inherited=not state.cmd_set)
-            if isinstance(instr, ShellInstruction):
-                shell = instr.shell
-            comment = self._comment(instr, new)
-        if isinstance(instr, CmdInstruction) and instr.command.args:
-            state.cmd_set = True
-        created_by = hist.nop(shell, comment)
-        inputs = CacheInputs(
-            parent=state.image.image_id,
-            instruction=created_by,
-            extra=(("config", _config_hash(new)),),
-            display=instr.source,
-            scope=tuple(sorted(state.args.all_allowed().items())),
-        )
-        self.execute(state, inputs, origin, lambda: commit_step(self.store, self._lease, state.image, new, created_by))
-
-    @staticmethod
-    def _comment(instr: Instruction, new: ImageConfig) -> str:
-        cfg = new.config
-        if isinstance(instr, EnvInstruction):
-            return "ENV " + " ".join(f"{kv.key}={kv.value}" for kv in instr.env)
-        if isinstance(instr, LabelInstruction):
-            return "LABEL " + " ".join(f"{kv.key}={kv.value}" for kv in instr.labels)
-        if isinstance(instr, ExposeInstruction):
-            return "EXPOSE " + " ".join(instr.ports)
-        if isinstance(instr, CmdInstruction):
-            return "CMD " + hist.go_quote_slice(cfg.cmd or ())
-        if isinstance(instr, EntrypointInstruction):
-            return "ENTRYPOINT " + hist.go_quote_slice(cfg.entrypoint or ())
-        if isinstance(instr, UserInstruction):
-            return f"USER {instr.user}"
-        if isinstance(instr, VolumeInstruction):
-            return "VOLUME " + hist.go_value_slice(instr.volumes)
-        if isinstance(instr, StopSignalInstruction):
-            return f"STOPSIGNAL {instr.signal}"
-        if isinstance(instr, HealthcheckInstruction):
-            h = cfg.healthcheck
-            assert h is not None
-            return (
-                f"HEALTHCHECK &{{{hist.go_quote_slice(h.test)} "
-                + " ".join(hist.go_quote(hist.go_duration(d)) for d in (h.interval, h.timeout, h.start_period))
-                + f" {hist.go_rune_quote(h.retries)}}}"
-            )
-        if isinstance(instr, OnbuildInstruction):
-            return f"ONBUILD {instr.expression}"
-        if isinstance(instr, ShellInstruction):
-            return "SHELL " + hist.go_value_slice(instr.shell)
-        if isinstance(instr, MaintainerInstruction):
-            return f"MAINTAINER {instr.maintainer}"
-        return instr.source
 
     @property
     def _lease(self) -> Lease:

@@ -28,6 +28,7 @@ from dockyard.build.dockerfile import (
 )
 from dockyard.build.imageconfig import apply_metadata
 from dockyard.build.images import ImageState, commit_step
+from dockyard.build.metasteps import config_hash
 from dockyard.build.options import BuildNetwork, BuildStepError
 from dockyard.errors import InvalidArgument
 from dockyard.store.leases import LeaseKind
@@ -167,12 +168,10 @@ def workdir_step(ex: Executor, state: StageState, instr: Instruction, origin: st
     new_config = apply_metadata(state.image.config, instr)
     path = new_config.config.working_dir or "/"
     created_by = hist.nop_single(ex.shell(state), f"WORKDIR {path}")
-    from dockyard.build.executor import _config_hash
-
     inputs = CacheInputs(
         parent=state.image.image_id,
         instruction=created_by,
-        extra=(("config", _config_hash(new_config)),),
+        extra=(("config", config_hash(new_config)),),
         display=instr.source,
         scope=tuple(sorted(state.args.all_allowed().items())),
     )
