@@ -78,7 +78,7 @@ def default_network(m: NetworkManager) -> Network:
         if net is not None:
             return net
         extra = m.settings.extra
-        bridge = str(extra.get("bridge") or ("dockyard0" if not m.tag else f"dy0-{m.tag}"))
+        bridge = m.default_bridge
         bip = extra.get("bip")
         if bip:
             iface = ipam.ipaddress.IPv4Interface(str(bip))

@@ -117,6 +117,11 @@ class NetworkManager:
         return root_tag(self.layout.root)
 
     @cached_property
+    def default_bridge(self) -> str:
+        """The bridge of the predefined ``bridge`` network: ``dockyard0`` for the default root, else ``dy0-<tag>``."""
+        return str(self.settings.extra.get("bridge") or ("dockyard0" if not self.tag else f"dy0-{self.tag}"))
+
+    @cached_property
     def table(self) -> str:
         extra = self.settings.extra
         return str(extra.get("nft-table") or ("dockyard" if not self.tag else f"dockyard_{self.tag}"))
@@ -360,7 +365,14 @@ class NetworkManager:
     def destroy_all(self) -> None:
         """Remove every kernel object of this root: namespaces, veths, bridges, nft table, DNS server.
 
-        For test fixtures and uninstalling; the database rows of networks stay."""
+        For test fixtures and uninstalling; the database rows of networks stay. A step that fails does not stop
+        the others; the failures are raised together at the end."""
         from dockyard.network.cleanup import destroy_all
 
         destroy_all(self)
+
+    def remaining(self) -> list[str]:
+        """This root's links and nft table still on the host (after :meth:`destroy_all`: what it could not remove)."""
+        from dockyard.network.cleanup import remaining
+
+        return remaining(self)

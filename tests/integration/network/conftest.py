@@ -55,8 +55,10 @@ def manager(net_root: Path) -> Iterator[NetworkManager]:
     try:
         yield m
     finally:
-        m.destroy_all()
-        m.close()
+        try:
+            m.destroy_all()
+        finally:
+            m.close()
 
 
 def nsexec(path: Path | str, *argv: str, timeout: float = 20, check: bool = False) -> subprocess.CompletedProcess[str]:

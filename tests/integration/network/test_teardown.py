@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from dockyard.errors import Unavailable
 from dockyard.network import NetworkCreate, NetworkOptions
 from dockyard.network.manager import NetworkManager
 from tests.integration.network.conftest import free_port, links, nft_rules, wait_links_gone
@@ -98,3 +99,56 @@ def test_killed_setup_is_cleaned_up_by_the_next_operation(manager: NetworkManage
     # the port is free again
     again = manager.setup(os.urandom(32).hex(), "again", NetworkOptions.from_cli(publish=[f"{port}:80"]))
     assert again.ports[0].host_port == port
+
+
+def test_remaining_names_what_destroy_all_removes(manager: NetworkManager) -> None:
+    att = manager.setup(os.urandom(32).hex(), "a", NetworkOptions.from_cli(publish=[f"{free_port()}:80"]))
+    net = manager.create_network(NetworkCreate("n1"))
+    veth = att.endpoints[0].host_interface
+    assert manager.default_bridge == f"dy0-{manager.tag}" and manager.table == f"dockyard_{manager.tag}"
+    assert set(manager.remaining()) == {
+        f"link {manager.default_bridge}",
+        f"link {net.bridge}",
+        f"link {veth}",
+        f"nft table inet {manager.table}",
+    }
+    manager.destroy_all()
+    assert manager.remaining() == []
+    assert wait_links_gone({manager.default_bridge, net.bridge, veth}) == set()
+
+
+def test_destroy_all_goes_on_past_a_step_that_fails(manager: NetworkManager, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container that cannot be detached must not keep the root's bridges and nft table on the host."""
+    ids = [os.urandom(32).hex() for _ in range(2)]
+    manager.create_network(NetworkCreate("n1"))
+    manager.setup(ids[0], "a", NetworkOptions.from_cli(publish=[f"{free_port()}:80"]))
+    manager.setup(ids[1], "b", NetworkOptions.from_cli(network="n1"))
+
+    def refuse(container_id: str, network: str | None = None) -> list[object]:
+        raise OSError(f"cannot detach {container_id[:12]}")
+
+    monkeypatch.setattr(manager, "detach", refuse)
+    with pytest.raises(Unavailable, match=r"network destroy: detach .*cannot detach") as failed:
+        manager.destroy_all()
+    assert str(failed.value).count("cannot detach") == 2  # both were tried
+    bridges = {n.bridge for n in manager.state.networks(include_inactive=True)}
+    assert wait_links_gone(bridges) == set()
+    assert not manager.firewall.table_exists()
+    assert all(not manager.namespace_path(c).exists() for c in ids)
+    # the veths went with their namespaces
+    left = {r[0] for r in manager.db.query("SELECT host_interface FROM endpoints")}
+    assert len(left) == 2 and wait_links_gone(left) == set()
+    assert manager.remaining() == []
+
+
+def test_destroy_all_removes_the_default_bridge_without_its_row(manager: NetworkManager) -> None:
+    """``dy0-<tag>`` is this root's by its name: gone even when the database no longer records it."""
+    cid = os.urandom(32).hex()
+    manager.setup(cid, "a", NetworkOptions.from_cli())
+    manager.release(cid)
+    with manager.db.transaction() as conn:
+        conn.execute("DELETE FROM networks WHERE name = 'bridge'")
+    assert manager.default_bridge in links()
+    manager.destroy_all()
+    assert wait_links_gone({manager.default_bridge}) == set()
+    assert manager.remaining() == []
