@@ -11,17 +11,17 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
-import os
 import random
-import signal
 import subprocess
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Cli
+from tests.support.roots import kill_root_processes, root_processes
 
 pytestmark = pytest.mark.integration
 
@@ -40,31 +40,8 @@ def _free_subnet() -> ipaddress.IPv4Network:
     raise RuntimeError("no free test subnet")
 
 
-def root_processes(root: Path) -> list[int]:
-    """PIDs of conmon monitors and dockyard hooks working for ``root``."""
-    found = []
-    marker = str(root).encode()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if marker in cmdline and (b"conmon" in cmdline.split(b"\0")[0] or b"dockyard" in cmdline):
-            found.append(int(entry))
-    return found
-
-
 def cleanup_root(root: Path) -> None:
-    for _ in range(3):
-        pids = root_processes(root)
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        if not pids:
-            break
-        time.sleep(0.1)
+    kill_root_processes(root)
     runc_root = root / "run" / "runc"
     ids: list[str] = []
     if runc_root.is_dir():
@@ -85,10 +62,12 @@ def cleanup_root(root: Path) -> None:
         from dockyard.settings import load_settings
 
         manager = NetworkManager(load_settings(root))
-        manager.destroy_all()
-        manager.close()
+        try:
+            manager.destroy_all()
+        finally:
+            manager.close()
     except Exception as exc:  # report, but go on cleaning
-        print(f"network cleanup of {root} failed: {exc}")
+        warnings.warn(f"network cleanup of {root} failed: {exc}", stacklevel=2)
 
 
 @pytest.fixture
