@@ -33,7 +33,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: type che
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["CACHE_FILE", "build", "install"]
+__all__ = ["CACHE_FILE", "build", "flush", "install"]
 
 CACHE_FILE = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -175,6 +175,13 @@ def install() -> None:
     _load()
     dataclasses._create_fn = _create_fn  # type: ignore[attr-defined]
     atexit.register(_save)
+
+
+def flush() -> None:
+    """Write what this process compiled so far (when bytecode may be written) and forget it: a process that forks
+    (the warm helper, ``cli/warm.py``) writes once, instead of every child again at its exit."""
+    _save()
+    _new.clear()
 
 
 def build() -> int:

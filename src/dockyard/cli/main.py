@@ -6,8 +6,10 @@ Top-level shortcuts (``images``, ``rmi``, ``ps``, ``run``...) point at the same 
 forms (``image ls``, ``image rm``, ``container ls``, ``container run``) so both behave identically.
 
 Start-up cost is most of what short commands cost, so this module imports only ``os`` and ``sys``. ``main``
-first offers the command line to the fast paths of :mod:`dockyard.cli.fastpath` (``ps`` and ``--version``
-without click or the engine's classes); anything they do not take, exactly as given, goes to the click
+first hands the command line to the warm helper when one runs (:mod:`dockyard.cli.warmclient`: a process with
+all of this imported already, which forks a child to run the command). Run here (:func:`run`), the command
+line goes first to the fast paths of :mod:`dockyard.cli.fastpath` (``ps`` and ``--version`` without click or
+the engine's classes); anything they do not take, exactly as given, goes to the click
 application in :mod:`dockyard.cli.app`, with the dataclass compile cache (:mod:`dockyard.cli.dcache`) in place.
 """
 
@@ -16,7 +18,11 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["COMMANDS", "GC_THRESHOLD", "SUMMARIES", "VERSION_MESSAGE", "main"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: type checkers treat this name as True
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["COMMANDS", "GC_THRESHOLD", "SUMMARIES", "VERSION_MESSAGE", "main", "run"]
 
 VERSION_MESSAGE = "dockyard version %(version)s"
 
@@ -145,7 +151,24 @@ GC_THRESHOLD = 50_000
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, turn errors into one line on stderr and Docker's exit codes."""
+    """Entry point: run the CLI, turn errors into one line on stderr and Docker's exit codes.
+
+    The process's own command line (``argv`` None) is first offered to the warm helper (``cli/warmclient.py``):
+    when it ran the command, its exit status is this process's."""
+    if argv is None:
+        from dockyard.cli.warmclient import handoff
+
+        code = handoff(sys.argv[1:])
+        if code is not None:
+            os._exit(code)
+    run(argv, os._exit if argv is None else None)
+
+
+def run(argv: list[str] | None, end: Callable[[int], object] | None = None) -> None:
+    """Run a command line (``sys.argv[1:]`` when ``argv`` is None) here: what a fresh process does, and what the
+    warm helper's child does for its client. ``end`` ends the process once the command is done (``os._exit``; the
+    helper's child reports the status first), see :func:`_exit_now`; without it a failing command raises
+    ``SystemExit`` and a successful one returns (tests, embedding)."""
     import gc
 
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
@@ -157,13 +180,13 @@ def main(argv: list[str] | None = None) -> None:
     except BaseException as exc:
         _fail(exc, debug)
     code = rc if isinstance(rc, int) else 0  # ctx.exit(n) returns n when standalone_mode is off
-    if argv is None:
-        _exit_now(code)  # the process's own command line: done, no interpreter teardown
+    if end is not None:
+        _exit_now(code, end)  # the process's own command line: done, no interpreter teardown
     if code:
         sys.exit(code)
 
 
-def _exit_now(code: int) -> None:
+def _exit_now(code: int, end: Callable[[int], object] = os._exit) -> None:
     """End the process as the interpreter would, without its teardown: freeing every module, class and function
     a command created costs more than some commands (~20-30 ms after a ``run``). What the teardown would do that
     matters is done here: the ``atexit`` functions (logging's flush, the dataclass cache...), closing the database
@@ -191,7 +214,7 @@ def _exit_now(code: int) -> None:
     except BaseException as exc:
         _fail(exc, debug=False)
         return
-    os._exit(code)
+    end(code)
 
 
 def _fail(exc: BaseException, debug: bool) -> None:

@@ -35,8 +35,8 @@ __all__ = ["BOOTSTRAP_IMAGES", "BootstrapReport", "bootstrap", "cache_dir"]
 log = logging.getLogger(__name__)
 
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-DEBIAN_MIRROR = os.environ.get("DOCKYARD_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-DEBIAN_SECURITY = os.environ.get("DOCKYARD_DEBIAN_SECURITY_MIRROR", "http://deb.debian.org/debian-security")
+DEBIAN_MIRROR = "http://deb.debian.org/debian"  # unless DOCKYARD_DEBIAN_MIRROR says otherwise
+DEBIAN_SECURITY = "http://deb.debian.org/debian-security"  # unless DOCKYARD_DEBIAN_SECURITY_MIRROR says otherwise
 
 # What debuerreotype's "slimify" removes from debian:*-slim, as dpkg path filters that stay in the image
 # (so packages installed later are slimmed the same way).
@@ -216,11 +216,13 @@ def _debian_rootfs(suite: str, slim: bool, refresh: bool, say: Callable[[str], N
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(f".tmp{os.getpid()}.tar")
     security = f"{suite}-security" if suite not in ("sid", "testing") else None
-    sources = [f"deb {DEBIAN_MIRROR} {suite} main"]
+    # read when used, not at import: the warm helper's children get their client's environment after it
+    mirror = os.environ.get("DOCKYARD_DEBIAN_MIRROR", DEBIAN_MIRROR)
+    sources = [f"deb {mirror} {suite} main"]
     if suite not in ("sid",):
-        sources.append(f"deb {DEBIAN_MIRROR} {suite}-updates main")
+        sources.append(f"deb {mirror} {suite}-updates main")
     if security:
-        sources.append(f"deb {DEBIAN_SECURITY} {security} main")
+        sources.append(f"deb {os.environ.get('DOCKYARD_DEBIAN_SECURITY_MIRROR', DEBIAN_SECURITY)} {security} main")
     cmd = ["mmdebstrap", "--variant=minbase", "--format=tar", "--skip=output/dev", "--mode=root"]
     for opt in DOCKER_APT_OPTS:
         cmd.append(f"--aptopt={opt}")
