@@ -30,6 +30,7 @@ import argparse
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -147,6 +148,39 @@ def private_docker(busybox: bytes) -> Iterator[Tool | None]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _helpers(warm_dir: Path) -> list[int]:
+    """PIDs of the warm helpers serving ``warm_dir``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        with contextlib.suppress(OSError):
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            if b"dockyard.cli.warm" in cmdline and str(warm_dir).encode() in cmdline:
+                found.append(int(entry))
+    return found
+
+
+@contextlib.contextmanager
+def private_warm_helper() -> Iterator[Path]:
+    """A socket directory of the run's own for dockyard's warm helper (started by the first command, as a user's
+    would be); the helper is stopped afterwards."""
+    warm_dir = Path(tempfile.mkdtemp(prefix="dyw-bench-", dir="/tmp"))
+    try:
+        yield warm_dir
+    finally:
+        for pid in _helpers(warm_dir):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        shutil.rmtree(warm_dir, ignore_errors=True)
+
+
+def helper_memory(warm_dir: Path) -> None:
+    """What the lingering helper costs: its resident and proportional set sizes."""
+    for pid in _helpers(warm_dir):
+        with contextlib.suppress(OSError):
+            fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])
+            print(f"\n## warm helper {pid}: RSS {fields['Rss'].strip()}, PSS {fields['Pss'].strip()}")
+
+
 def dockyard_tool(dy: Dockyard, name: str = "dockyard", src: str | None = None) -> Tool:
     argv = [str(ENTRY)] if ENTRY.exists() else [sys.executable, "-m", "dockyard"]
     env = {"DOCKYARD_ROOT": str(dy.root)}
@@ -220,11 +254,11 @@ def detached_row(tools: Sequence[Tool], rounds: int) -> dict[str, float]:
     return out
 
 
-def ps_row(tools: Sequence[Tool], runs: int) -> dict[str, float]:
+def ps_row(tools: Sequence[Tool], runs: int, count: int = N_PS) -> dict[str, float]:
     for tool in tools:
         tool.remove_all()
         extra = PODMAN_RUN_FLAGS if tool.name == "podman" else []
-        for _ in range(N_PS):
+        for _ in range(count):
             tool("run", "-d", *extra, "busybox", "sleep", "3600")
     try:
         return interleaved(tools, runs, lambda tool: tool.timed("ps"))
@@ -312,6 +346,8 @@ def main() -> None:
     parser.add_argument("--no-podman", action="store_true")
     parser.add_argument("--base-root", help="a dockyard root that has python:3.11-slim (for the build row)")
     parser.add_argument("--against", help="another checkout's src directory, measured as 'before'")
+    parser.add_argument("--cold", action="store_true", help="add a column for dockyard without its warm helper")
+    parser.add_argument("--ps-containers", type=int, default=N_PS, help="containers running for the ps row")
     args = parser.parse_args()
     only = set(args.only.split(","))
     print(f"load average before: {os.getloadavg()}", flush=True)
@@ -321,8 +357,13 @@ def main() -> None:
         tar = busybox_tar(dy)
         docker: Tool | None = None if args.no_docker else stack.enter_context(private_docker(tar))
         podman_handle: Podman | None = None if args.no_podman else stack.enter_context(private_podman(tar))
+        warm_dir = stack.enter_context(private_warm_helper())
         mine = dockyard_tool(dy)
+        mine.env["DOCKYARD_WARM_DIR"] = str(warm_dir)
         tools = [mine]
+        if args.cold:
+            tools.append(dockyard_tool(dy, "dockyard cold"))
+            tools[-1].env["DOCKYARD_WARM"] = "0"
         if args.against:
             tools.append(dockyard_tool(dy, "dockyard (before)", args.against))
         podman = Tool("podman", podman_handle.argv()) if podman_handle else None
@@ -333,7 +374,8 @@ def main() -> None:
         if "detached" in only:
             report(f"{N_DETACHED} x run -d busybox sleep", detached_row(everyone, args.rounds), "1.5 s")
         if "ps" in only:
-            report(f"ps with {N_PS} running", ps_row(everyone, args.runs), "under 50 ms")
+            report(f"ps with {args.ps_containers} running", ps_row(everyone, args.runs, args.ps_containers),
+                   "under 50 ms")  # fmt: skip
         if "port" in only:
             report("run -d -p + busybox httpd, to the first HTTP answer", port_row(everyone, args.runs), "0.2 s")
         if "build" in only:
@@ -344,6 +386,7 @@ def main() -> None:
             report("--help", simple_row(everyone, args.runs, "--help"))
         if "images" in only:
             report("images", simple_row(everyone, args.runs, "images"))
+        helper_memory(warm_dir)
     print(f"\nload average after: {os.getloadavg()}")
 
 
