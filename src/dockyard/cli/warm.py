@@ -400,6 +400,7 @@ def _child(server: _Server, sock: socket.socket, request: dict[str, object], fds
         _reset_signals()
         server.close_in_child()
         from dockyard.cli import warmcontext
+        from dockyard.cli.warmclient import receive
 
         reason = warmcontext.adopt(server.context, peer)
         if reason is None:
@@ -408,7 +409,7 @@ def _child(server: _Server, sock: socket.socket, request: dict[str, object], fds
             fds.clear()
             conn.send(("pid", os.getpid(), os.getppid()))
             sock.settimeout(GO_TIMEOUT)
-            go = _receive(sock)
+            go = receive(sock)
             if go != "go":
                 os._exit(0)  # the client gave up waiting (and runs the command itself): it never started here
     except BaseException as exc:
@@ -430,25 +431,6 @@ def _reset_signals() -> None:
     for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def _receive(sock: socket.socket) -> object:
-    import marshal
-
-    head = _recv_exact(sock, 4)
-    body = _recv_exact(sock, int.from_bytes(head, "little")) if head else None
-    return None if body is None else marshal.loads(body)
-
-
-def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
-    chunks = []
-    while size:
-        chunk = sock.recv(size)
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
 
 
 def _become(request: dict[str, object], fds: list[int]) -> None:

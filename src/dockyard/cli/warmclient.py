@@ -44,6 +44,7 @@ __all__ = [
     "interpreter_options",
     "owned_private_dir",
     "package_dir",
+    "receive",
     "request",
     "send_request",
     "server_key",
@@ -205,7 +206,7 @@ def _recv_exact(sock: _socket.socket, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _receive(sock: _socket.socket) -> object:
+def receive(sock: _socket.socket) -> object:
     """The next message, or ``None`` when the connection ended."""
     head = _recv_exact(sock, 4)
     if head is None:
@@ -317,7 +318,7 @@ def _exchange(
             send_request(sock, request(args, pkg, key), [0, 1, 2, cwd])
         finally:
             os.close(cwd)
-        answer = _receive(sock)
+        answer = receive(sock)
     except (OSError, ValueError, EOFError, TypeError) as exc:
         _trace(env, f"cold (handshake: {exc})")
         return None
@@ -355,7 +356,7 @@ def _wait(sock: _socket.socket, child: int, server: int, env: os._Environ[str]) 
     _trace(env, f"served by {server} (pid {child})")
     sock.settimeout(None)
     try:
-        answer = _receive(sock)
+        answer = receive(sock)
     except (OSError, ValueError, EOFError, TypeError):
         answer = None
     if isinstance(answer, tuple) and len(answer) == 2 and answer[0] == "exit" and isinstance(answer[1], int):
