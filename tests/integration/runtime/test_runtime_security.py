@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -130,7 +131,11 @@ def test_memory_and_pids_limits_in_the_cgroup(harness: Harness) -> None:
     assert (base / "memory" / rel / "memory.memsw.limit_in_bytes").read_text().strip() == str(128 << 20)
     assert (base / "pids" / rel / "pids.max").read_text().strip() == "20"
     assert (base / "cpu" / rel / "cpu.cfs_quota_us").read_text().strip() == "50000"
-    assert [e.data for e in harness.runtime.logs(bundle)] == [f"{64 << 20}\n".encode()]
+    # the fifo can be read before conmon has copied the line before it from the container's pipe to the log
+    deadline = time.monotonic() + 5
+    while not (logged := [e.data for e in harness.runtime.logs(bundle)]) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert logged == [f"{64 << 20}\n".encode()]
     stats = harness.runtime.stats(f"/dockyard/{spec.id}")
     assert stats.memory.limit == 64 << 20 and 0 < stats.memory.usage < 64 << 20
     assert stats.pids.current >= 1 and stats.pids.limit == 20
