@@ -343,9 +343,11 @@ def _wait(sock: _socket.socket, child: int, server: int, env: os._Environ[str]) 
         except OSError:
             pass
 
+    # Every one is passed on, also those this process inherited as ignored: the child starts with the same ones
+    # ignored, and the command may take one back as a cold process would (a foreground ``run`` started with ``&``
+    # by a script has SIGINT ignored, and still stops its container on ``kill -INT``: --sig-proxy).
     for signum in FORWARDED_SIGNALS:
-        if _signal.getsignal(signum) != _signal.SIG_IGN:  # ignored here: ignored by the child too
-            _signal.signal(signum, forward)
+        _signal.signal(signum, forward)
     if hasattr(_signal, "SIGTSTP") and _signal.getsignal(_signal.SIGTSTP) == _signal.SIG_DFL:
         _signal.signal(_signal.SIGTSTP, lambda signum, frame: _suspend(child))
     try:

@@ -241,13 +241,21 @@ def test_kill_9_of_the_client_kills_the_command(warm: Warm, busybox: str) -> Non
 TRAP = ["busybox", "sh", "-c", "trap 'exit 7' INT; sleep 30 & wait"]
 
 
-def test_sigint_to_the_client_reaches_the_command(warm: Warm, busybox: str) -> None:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("ignored", [False, True], ids=["sigint-default", "sigint-ignored"])
+def test_sigint_to_the_client_reaches_the_command(warm: Warm, busybox: str, ignored: bool) -> None:
+    """``ignored``: started as a script's ``cmd &`` is, with SIGINT ignored; the foreground run takes it back
+    (--sig-proxy) and a ``kill -INT`` still stops the container, warm as cold (the tutorial demo does this)."""
     warm.start()
     codes = {}
     for cold in (False, True):
         env = warm.env(cold=cold)
         proc = subprocess.Popen([sys.executable, "-m", "dockyard", "run", "--name", "int", *TRAP], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                preexec_fn=_ignore_sigint if ignored else None)  # fmt: skip
         wait_for(lambda: warm("ps", "--format", "{{.Names}}").stdout == "int\n")
         time.sleep(0.3)  # the container's shell has set its trap
         started = time.monotonic()
