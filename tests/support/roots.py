@@ -18,6 +18,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from dockyard.engine.containers.liveness import pid_alive
+
 __all__ = [
     "destroy_network",
     "host_tags",
@@ -146,16 +148,6 @@ def host_tags() -> set[str]:
     return links | _nft_tags()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _session_dirs() -> Iterator[Path]:
     """pytest's numbered base directories (``pytest-of-<user>/pytest-<n>``) of sessions no longer running.
 
@@ -170,7 +162,7 @@ def _session_dirs() -> Iterator[Path]:
             pid = int((d / ".lock").read_text() or 0)
         except (OSError, ValueError):
             pid = 0
-        if pid and _alive(pid):
+        if pid_alive(pid):
             continue
         yield d
 
