@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from dockyard.engine.containers.liveness import pid_alive
+from dockyard.pids import pid_alive
 
 __all__ = [
     "destroy_network",

@@ -1,6 +1,7 @@
 """The import rules of DESIGN.md section 3, checked on every module (including function-level imports).
 
-cli, api -> engine -> build, registry, runtime, network -> store -> oci, errors. ``cli`` may also use
+cli, api -> engine -> build, registry, runtime, network -> store -> oci, errors (and the base modules: settings,
+configfile, timeutil, pids). ``cli`` may also use
 ``api``: its JSON shapes (``api.schemas``) and, for ``system service``, the server itself.
 """
 
@@ -12,13 +13,14 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "dockyard"
-BASE = {"errors", "configfile", "settings", "timeutil", "oci", "__init__", "__main__"}
+BASE = {"errors", "configfile", "settings", "timeutil", "pids", "oci", "__init__", "__main__"}
 ALLOWED: dict[str, set[str]] = {
     "oci": {"oci", "errors"},
     "errors": set(),
     "configfile": {"errors"},
     "settings": {"errors", "configfile"},
     "timeutil": set(),
+    "pids": set(),
     "store": BASE | {"store"},
     "build": BASE | {"store", "build", "runtime", "network", "registry"},
     "registry": BASE | {"store", "registry"},

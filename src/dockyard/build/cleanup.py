@@ -12,7 +12,8 @@ import os
 import shutil
 from typing import TYPE_CHECKING
 
-from dockyard.store.leases import LeaseKind, pid_alive
+from dockyard.pids import pid_alive
+from dockyard.store.leases import LeaseKind
 
 if TYPE_CHECKING:
     from dockyard.build.seams import NetworkSeam

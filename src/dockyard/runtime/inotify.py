@@ -3,7 +3,6 @@ ended without polling in a sleep loop."""
 
 from __future__ import annotations
 
-import errno
 import os
 import select
 import struct
@@ -18,7 +17,6 @@ __all__ = [
     "IN_MOVED_TO",
     "Inotify",
     "pidfd",
-    "process_alive",
     "wait_readable",
 ]
 
@@ -97,21 +95,6 @@ def pidfd(pid: int) -> int | None:
         return os.pidfd_open(pid)
     except ProcessLookupError:
         return None
-
-
-def process_alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie no longer counts)."""
-    if pid <= 0:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    except OSError as exc:
-        return exc.errno != errno.ESRCH
-    state = stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3]
-    return state not in (b"Z", b"X")
 
 
 def wait_readable(fds: list[int], timeout: float | None) -> list[int]:

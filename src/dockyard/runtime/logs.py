@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dockyard.errors import InvalidArgument
+from dockyard.pids import pid_alive
 from dockyard.runtime.attach import Stream
-from dockyard.runtime.inotify import IN_MODIFY, Inotify, pidfd, process_alive, wait_readable
+from dockyard.runtime.inotify import IN_MODIFY, Inotify, pidfd, wait_readable
 
 __all__ = ["LogEntry", "LogOptions", "format_timestamp", "parse_log_line", "parse_timestamp", "read_log"]
 
@@ -134,7 +135,7 @@ def read_log(path: Path, opts: LogOptions = LogOptions(), *, monitor_pid: int | 
         if opts.tail is not None and opts.tail >= 0:
             size = os.fstat(f.fileno()).st_size
             f.seek(_tail_offset(f, size, opts.tail))
-        following = opts.follow and monitor_pid is not None and process_alive(monitor_pid)
+        following = opts.follow and monitor_pid is not None and pid_alive(monitor_pid)
         if following:
             assert monitor_pid is not None
             ino = Inotify()

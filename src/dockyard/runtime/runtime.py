@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from dockyard.errors import InvalidArgument, NotFound
+from dockyard.pids import pid_alive
 from dockyard.runtime.attach import AttachSocket, resize
 from dockyard.runtime.bundle import Bundle
 from dockyard.runtime.entrypoint import check_entrypoint
 from dockyard.runtime.host import current_host
-from dockyard.runtime.inotify import IN_CLOSE_WRITE, IN_MOVED_TO, Inotify, pidfd, process_alive, wait_readable
+from dockyard.runtime.inotify import IN_CLOSE_WRITE, IN_MOVED_TO, Inotify, pidfd, wait_readable
 from dockyard.runtime.monitor import Conmon, Created, ExecSession, MonitorOptions
 from dockyard.runtime.runc import Runc, RuncStatus
 from dockyard.runtime.spec import INIT_IN_CONTAINER, linux_resources
@@ -161,7 +162,7 @@ class RuncRuntime:
             pid = int(bundle.monitor_pidfile.read_text())
         except (OSError, ValueError):
             return 0
-        return pid if process_alive(pid) else 0
+        return pid if pid_alive(pid) else 0
 
     def exit_code(self, container_id: str, bundle: Bundle) -> int | None:
         for path in (bundle.exit_file, self.exits_dir / container_id):

@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from dockyard.errors import CorruptContent, NotFound, Unavailable
 from dockyard.oci.digest import Digest
+from dockyard.pids import pid_alive
 from dockyard.store.fsutil import disk_error, fsync_dir
 
 __all__ = ["ContentWriter", "LocalContentStore"]
@@ -216,18 +217,8 @@ class LocalContentStore:
         removed = 0
         for f in self.ingest_dir.iterdir():
             pid, sep, _ = f.name.partition("-")
-            if sep and pid.isdigit() and not _pid_alive(int(pid)):
+            if sep and pid.isdigit() and not pid_alive(int(pid)):
                 with contextlib.suppress(OSError):
                     f.unlink()
                     removed += 1
         return removed
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -12,10 +12,11 @@ import logging
 from dataclasses import dataclass
 
 from dockyard.oci.digest import Digest
+from dockyard.pids import pid_alive
 from dockyard.store.content import LocalContentStore
 from dockyard.store.db import Database
 from dockyard.store.layers import LayerStore
-from dockyard.store.leases import LeaseKind, pid_alive
+from dockyard.store.leases import LeaseKind
 
 __all__ = ["GcReport", "collect"]
 

@@ -13,23 +13,13 @@ from types import TracebackType
 
 from dockyard.store.db import Database
 
-__all__ = ["Lease", "LeaseKind", "pid_alive"]
+__all__ = ["Lease", "LeaseKind"]
 
 
 class LeaseKind:
     BLOB = "blob"
     LAYER = "layer"
     SNAPSHOT = "snapshot"
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Lease:

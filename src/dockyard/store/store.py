@@ -78,7 +78,7 @@ class Store:
 
         Cheap when there is nothing to do (two directory scans and one query), so every command can call it.
         """
-        from dockyard.store.leases import pid_alive
+        from dockyard.pids import pid_alive
 
         def dead(name: str, sep: str) -> bool:
             pid = name.split(sep)[1] if name.count(sep) >= 1 else ""

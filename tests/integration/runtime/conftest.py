@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from dockyard.pids import pid_alive as process_alive
 from dockyard.runtime import (
     Bundle,
     ContainerSpec,
@@ -26,7 +27,7 @@ from dockyard.runtime import (
     write_bundle,
 )
 from dockyard.runtime.attach import Stream
-from dockyard.runtime.inotify import pidfd, process_alive, wait_readable
+from dockyard.runtime.inotify import pidfd, wait_readable
 
 PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n"
 GROUP = "root:x:0:\nwheel:x:10:root\nnogroup:x:65534:\n"

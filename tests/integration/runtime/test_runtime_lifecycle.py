@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from dockyard.errors import Conflict, NotFound
+from dockyard.pids import pid_alive as process_alive
 from dockyard.runtime import ContainerStartError, ContainerStatus, FreezerState, MonitorOptions, freezer_state
 from dockyard.runtime.cgroups import cgroup_dirs
-from dockyard.runtime.inotify import pidfd, process_alive, wait_readable
+from dockyard.runtime.inotify import pidfd, wait_readable
 from tests.integration.runtime.conftest import Harness
 
 pytestmark = pytest.mark.integration

@@ -16,11 +16,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from dockyard.engine.containers.liveness import boot_marker_changed, needs_reconcile, pid_alive
+from dockyard.engine.containers.liveness import boot_marker_changed, needs_reconcile
 from dockyard.engine.containers.locks import ContainerLocks
 from dockyard.engine.containers.records import ContainerRecord, ContainerStore
 from dockyard.engine.containers.types import MountRequestType
 from dockyard.errors import DockyardError
+from dockyard.pids import pid_alive
 
 if TYPE_CHECKING:
     from dockyard.engine import Engine

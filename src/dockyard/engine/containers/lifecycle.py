@@ -16,10 +16,11 @@ import os  # os.urandom(n).hex() is secrets.token_hex(n) without importing secre
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from dockyard.engine.containers.liveness import UNKNOWN_EXIT, boot_id, pid_alive, read_exit
+from dockyard.engine.containers.liveness import UNKNOWN_EXIT, boot_id, read_exit
 from dockyard.engine.containers.records import ContainerRecord, PublishedPort
 from dockyard.engine.containers.types import ContainerStatus, MountRequestType, RestartPolicyName
 from dockyard.errors import Conflict, DockyardError, NotFound
+from dockyard.pids import pid_alive
 
 if TYPE_CHECKING:
     from dockyard.engine.containers.service import ContainerService

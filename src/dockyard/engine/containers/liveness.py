@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 from functools import cache
 
+from dockyard.pids import pid_alive
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: type checkers treat this name as True
 if TYPE_CHECKING:
     from typing import Protocol, TypeVar
@@ -43,7 +45,6 @@ __all__ = [
     "effective",
     "exit_file",
     "needs_reconcile",
-    "pid_alive",
     "read_exit",
 ]
 
@@ -59,19 +60,6 @@ def boot_id() -> str:
             return f.read().strip()
     except OSError:
         return ""
-
-
-def pid_alive(pid: int) -> bool:
-    """The process exists and is not a zombie (a killed monitor may wait a while for its reaper)."""
-    if pid <= 0:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    state = stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3]
-    return state not in (b"Z", b"X")
 
 
 def exit_file(container_dir: StrPath) -> str:

@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING
 
 from dockyard.engine.containers.create import discard_creation
 from dockyard.engine.containers.lifecycle import finish_run, start_container
-from dockyard.engine.containers.liveness import boot_id, needs_reconcile, pid_alive, read_exit
+from dockyard.engine.containers.liveness import boot_id, needs_reconcile, read_exit
 from dockyard.engine.containers.records import ContainerRecord
 from dockyard.engine.containers.types import ContainerStatus, RestartPolicyName
 from dockyard.errors import DockyardError
+from dockyard.pids import pid_alive
 
 if TYPE_CHECKING:
     from dockyard.engine.containers.service import ContainerService

@@ -179,7 +179,7 @@ def exec_info(svc: ContainerService, exec_id: str) -> ExecInfo:
             running = False
             svc.execs.update_exec(exec_id, running=False, exit_code=code)
         except (OSError, ValueError):
-            from dockyard.engine.containers.liveness import pid_alive
+            from dockyard.pids import pid_alive
 
             if not pid_alive(ex.monitor_pid):
                 running = False

@@ -14,22 +14,9 @@ from dockyard.errors import FailedPrecondition
 from dockyard.store.fsutil import disk_error as store_disk_error
 from dockyard.store.fsutil import fsync_dir, syncfs
 
-__all__ = ["disk_error", "fsync_dir", "locked", "pid_alive", "remove_tree", "syncfs", "trash_pid"]
+__all__ = ["disk_error", "fsync_dir", "locked", "remove_tree", "syncfs", "trash_pid"]
 
 log = logging.getLogger(__name__)
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process of that ID exists (the owner of a ``.trash-<pid>-...`` directory)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def trash_pid(entry: str) -> int:

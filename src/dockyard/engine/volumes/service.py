@@ -36,7 +36,7 @@ from dockyard.engine.volumes.driver import (
     unmount_volume,
     validate_options,
 )
-from dockyard.engine.volumes.fsops import disk_error, fsync_dir, locked, pid_alive, remove_tree, syncfs, trash_pid
+from dockyard.engine.volumes.fsops import disk_error, fsync_dir, locked, remove_tree, syncfs, trash_pid
 from dockyard.engine.volumes.populate import copy_tree, dir_size, is_empty, resolve_in_root
 from dockyard.engine.volumes.schema import MIGRATIONS, READY, REMOVING
 from dockyard.engine.volumes.types import (
@@ -52,6 +52,7 @@ from dockyard.engine.volumes.types import (
     volume_json,
 )
 from dockyard.errors import Conflict, DockyardError, FailedPrecondition, NotFound
+from dockyard.pids import pid_alive
 
 if TYPE_CHECKING:
     from dockyard.engine import Engine
