@@ -39,6 +39,9 @@ def test_command_not_found_and_not_executable(dy: Cli) -> None:
     proc = dy("run", "--rm", "busybox", "nosuchcommand", check=False)
     assert proc.returncode == 127
     assert 'exec: "nosuchcommand": executable file not found in $PATH' in proc.stderr
+    proc = dy("run", "-d", "--rm", "busybox", "/etc/passwd", check=False)
+    assert proc.returncode == 126 and proc.stdout == ""
+    assert dy("ps", "-aq").stdout == ""  # --rm: a container that failed to start is removed too, as Docker does
     proc = dy("run", "busybox", "/etc/passwd", check=False)
     assert proc.returncode == 126 and "permission denied" in proc.stderr
     state = json.loads(dy("inspect", "--format", "{{json .State}}", dy("ps", "-lq").stdout.strip()).stdout)

@@ -101,13 +101,26 @@ class ContainerService(ContainerHost):
         try:
             with self.locks.hold(record.id):
                 current = self.store.get(record.id) or record
-                return start_container(
-                    self, current, attachers=everyone, console_size=console_size, while_creating=while_creating
-                )
+                try:
+                    return start_container(
+                        self, current, attachers=everyone, console_size=console_size, while_creating=while_creating
+                    )
+                except BaseException:
+                    if current.options.auto_remove:  # --rm: Docker removes a container that failed to start too
+                        self._remove_after_failed_start(record.id)
+                    raise
         except BaseException as exc:
             for p in pending:
                 p.fail(exc)
             raise
+
+    def _remove_after_failed_start(self, container_id: str) -> None:
+        """Remove an auto-remove container whose start failed (its lock held); the start's error is what the caller
+        reports, so a failure here is only logged (a later command reconciles what is left)."""
+        try:
+            self.remove_locked(container_id, volumes=True)
+        except Exception as exc:  # the start's own error is the one to report
+            log.warning("container %s: not removed after its failed start: %s", container_id[:12], exc)
 
     def start_many(self, names: Sequence[str]) -> builtins.list[ItemReport]:
         return self._batch(names, lambda r: self.start(r.id))
