@@ -9,11 +9,12 @@ with it; signals it receives meanwhile (Ctrl-C, ``kill``) are passed on to the c
 killed (``kill -9``) the child is killed too. The caller sees one ``dockyard`` process, as before.
 
 :func:`handoff` returns the exit code, or ``None`` — run the command here ("cold") — whenever anything is
-unusual: turned off (``DOCKYARD_WARM=0``), debugging or profiling, a command that uses a terminal (``-t``, ``-i``,
-``attach``, ``login``) or serves (``system``, ``registry``), a closed standard descriptor, interpreter options on
-the command line (``python -X dev``), no helper running yet (one is started in the background: the next command is
-warm), or the helper declining (the sources changed since it started, or this process runs in a context it
-cannot take on: another namespace, other credentials). Declining is always safe: the command has not started.
+unusual: turned off (``DOCKYARD_WARM=0``), debugging or profiling, a command that uses a terminal (``-t``,
+``-i`` reading one, ``attach``, ``login``) or serves (``system``, ``registry``), a closed standard descriptor,
+interpreter options on the command line (``python -X dev``), no helper running yet (one is started in the
+background: the next command is warm), or the helper declining (the sources changed since it started, or this
+process runs in a context it cannot take on: another namespace, other credentials). Declining is always safe: the
+command has not started.
 
 Only ``os``, ``sys``, ``marshal`` and the C parts of ``socket`` and ``signal`` are imported (the Python modules
 build enums of every constant at import: ~10 ms for ``socket``), and nothing of dockyard but the package.
@@ -55,7 +56,8 @@ __all__ = [
 PROTOCOL = 1
 COLD_VERBS = frozenset({"login", "attach", "system", "registry"})  # a terminal, or a server: these stay cold
 _COLD_SUBVERBS = {"container": frozenset({"attach"})}
-_TERMINAL_OPTIONS = frozenset({"-t", "--tty", "-i", "--interactive"})
+_TTY_OPTIONS = frozenset({"-t", "--tty"})
+_STDIN_OPTIONS = frozenset({"-i", "--interactive"})
 _GLOBAL_WITH_VALUE = frozenset({"--root", "--log-level", "-l"})
 _OFF = frozenset({"0", "off", "false", "no"})
 FORWARDED_SIGNALS = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT, _signal.SIGWINCH,
@@ -68,21 +70,24 @@ def disabled(env: os._Environ[str] | dict[str, str]) -> bool:
     return env.get("DOCKYARD_WARM", "").strip().lower() in _OFF
 
 
-def cold_reason(args: list[str]) -> str | None:
+def cold_reason(args: list[str], stdin_is_tty: bool = True) -> str | None:
     """Why this command line must run here, or ``None`` when the helper may run it.
 
-    Conservative: any ``-t``/``-i`` (or a short option cluster holding either letter, ``-it``, ``-lt``) anywhere on
-    the line, also in the container's command, keeps it cold; so do the verbs that use a terminal or serve."""
+    Conservative: any ``-t`` (or a short option cluster holding the letter, ``-it``, ``-lt``) anywhere on the line,
+    also in the container's command, keeps it cold, and so does ``-i`` when standard input is a terminal (the
+    helper's child is not in the terminal's foreground process group: reading it would stop the command). ``-i``
+    with a pipe or a file on standard input (``echo x | dockyard run -i ...``) is served like any other command.
+    The verbs that use a terminal or serve stay cold."""
     if not args:
         return "no arguments"
     if args in (["--help"], ["-h"], ["--version"], ["-v"]):
         return "served fast already"
     for arg in args:
         name = arg.partition("=")[0]
-        if name in _TERMINAL_OPTIONS:
-            return f"terminal option {arg}"
         cluster = len(arg) > 1 and arg[0] == "-" and arg[1:].isalpha() and arg.isascii()
-        if cluster and ("i" in arg or "t" in arg):
+        if name in _TTY_OPTIONS or (cluster and "t" in arg):
+            return f"terminal option {arg}"
+        if stdin_is_tty and (name in _STDIN_OPTIONS or (cluster and "i" in arg)):
             return f"terminal option {arg}"
     words = _words(args)
     if words and words[0] in COLD_VERBS:
@@ -282,7 +287,7 @@ def _cold(args: list[str], env: os._Environ[str]) -> str | None:
         return "DOCKYARD_DEBUG"
     if sys.getprofile() is not None or sys.gettrace() is not None:
         return "a profiler or tracer is active"
-    reason = cold_reason(args)
+    reason = cold_reason(args, stdin_is_tty=os.isatty(0))
     if reason is not None:
         return "" if reason in ("no arguments", "served fast already") else reason
     if interpreter_options():

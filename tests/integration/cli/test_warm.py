@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pty
 import re
 import shutil
 import signal
@@ -348,8 +349,18 @@ def test_another_users_connection_is_refused(warm: Warm) -> None:
 
 def test_what_stays_cold(warm: Warm, busybox: str) -> None:
     warm.start()
+    # -i reading a terminal stays cold (the child is not in the terminal's foreground group); from a pipe it is served
+    primary, secondary = pty.openpty()
+    try:
+        r = warm("run", "--rm", "-i", "busybox", "true", stdin=secondary)
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert (r.returncode, r.trace) == (0, "warm: cold (terminal option -i)\n")
     r = warm("run", "--rm", "-i", "busybox", "cat", input=b"through stdin\n")
-    assert (r.returncode, r.stdout, r.trace) == (0, "through stdin\n", "warm: cold (terminal option -i)\n")
+    assert r.served and (r.returncode, r.stdout) == (0, "through stdin\n"), r
+    r = warm("run", "--rm", "-t", "busybox", "true", stdin=subprocess.DEVNULL)
+    assert r.trace == "warm: cold (terminal option -t)\n"
     r = warm("ps", stdin=subprocess.DEVNULL, preexec_fn=lambda: os.close(0))
     assert (r.returncode, r.trace) == (0, "warm: cold (descriptor 0 is closed)\n")
     r = warm("ps", env={"DOCKYARD_DEBUG": "1"})

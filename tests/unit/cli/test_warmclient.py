@@ -60,6 +60,24 @@ def test_command_lines_handed_over(args: list[str]) -> None:
     assert warmclient.cold_reason(args) is None
 
 
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["run", "-i", "busybox", "cat"], None),
+        (["run", "--interactive=true", "busybox"], None),
+        (["start", "-ai", "c1"], None),
+        (["exec", "-i", "c1", "sh"], None),
+        (["run", "-it", "busybox", "sh"], "terminal option -it"),
+        (["run", "-i", "-t", "busybox"], "terminal option -t"),
+        (["logs", "-t", "c1"], "terminal option -t"),
+    ],
+)
+def test_standard_input_that_is_no_terminal_lets_i_through(args: list[str], reason: str | None) -> None:
+    """-i reads standard input: from a pipe or a file the helper's child can do that; a terminal (a TTY) cannot."""
+    assert warmclient.cold_reason(args, stdin_is_tty=False) == reason
+    assert warmclient.cold_reason(args) is not None  # the default: standard input may be a terminal
+
+
 @pytest.mark.parametrize(("value", "off"), [("0", True), ("off", True), ("FALSE", True), (" no ", True),
                                             ("1", False), ("", False), ("on", False)])  # fmt: skip
 def test_disabled(value: str, off: bool) -> None:
