@@ -74,8 +74,9 @@ def cold_reason(args: list[str], stdin_is_tty: bool = True) -> str | None:
     """Why this command line must run here, or ``None`` when the helper may run it.
 
     Conservative: any ``-t`` (or a short option cluster holding the letter, ``-it``, ``-lt``) anywhere on the line,
-    also in the container's command, keeps it cold, and so does ``-i`` when standard input is a terminal (the
-    helper's child is not in the terminal's foreground process group: reading it would stop the command). ``-i``
+    also in the container's command, keeps it cold, and so does ``-i`` when standard input is a terminal: the
+    helper's child belongs to the helper's session, outside the terminal's job control, so a command sent to the
+    background would go on reading the terminal the shell reads, where a cold one is stopped (SIGTTIN). ``-i``
     with a pipe or a file on standard input (``echo x | dockyard run -i ...``) is served like any other command.
     The verbs that use a terminal or serve stay cold."""
     if not args:

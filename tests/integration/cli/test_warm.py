@@ -349,7 +349,7 @@ def test_another_users_connection_is_refused(warm: Warm) -> None:
 
 def test_what_stays_cold(warm: Warm, busybox: str) -> None:
     warm.start()
-    # -i reading a terminal stays cold (the child is not in the terminal's foreground group); from a pipe it is served
+    # -i reading a terminal stays cold (the child is outside the terminal's job control); from a pipe it is served
     primary, secondary = pty.openpty()
     try:
         r = warm("run", "--rm", "-i", "busybox", "true", stdin=secondary)
