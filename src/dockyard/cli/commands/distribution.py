@@ -9,11 +9,17 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TypeVar
+
     from dockyard.cli.state import CliState
     from dockyard.engine.distribution import DistributionService, LoginResult, ProgressEvent
     from dockyard.errors import DockyardError
 
 __all__ = ["login_cmd", "logout_cmd", "pull_cmd", "push_cmd"]
+
+if TYPE_CHECKING:
+    _R = TypeVar("_R")
 
 INDEX_SERVER = "https://index.docker.io/v1/"
 REGISTER_SUGGEST = (
@@ -208,6 +214,15 @@ def pull_cmd(
 ) -> None:
     """Download an image from a registry."""
     from dockyard.engine.distribution import PullOptions
+
+    options = PullOptions(all_tags, platform, quiet, tls_verify)
+    report = _transfer(name, all_tags, quiet, lambda out: state.engine.distribution.pull(name, options, out))
+    click.echo(report.reference)
+
+
+def _transfer(name: str, all_tags: bool, quiet: bool, run: Callable[[_Output], _R]) -> _R:
+    """What pull and push share: the reference checked as Docker checks it, "Using default tag", the progress
+    output (``run`` gets it), and an error in Docker's words with its exit code."""
     from dockyard.errors import DockyardError
 
     _check_reference(name)
@@ -217,11 +232,11 @@ def pull_cmd(
         click.echo("Using default tag: latest")
     out = _Output(quiet)
     try:
-        report = state.engine.distribution.pull(name, PullOptions(all_tags, platform, quiet, tls_verify), out)
+        report = run(out)
     except DockyardError as exc:
         out.fail(exc)
     out.close()
-    click.echo(report.reference)
+    return report
 
 
 @click.command("push", context_settings=CONTEXT)
@@ -243,18 +258,8 @@ def push_cmd(
 ) -> None:
     """Upload an image to a registry."""
     from dockyard.engine.distribution import PushOptions
-    from dockyard.errors import DockyardError
 
-    _check_reference(name)
-    if all_tags and _has_tag_or_digest(name):
-        _fail("tag can't be used with --all-tags/-a")
-    if not quiet and not all_tags and not _has_tag_or_digest(name):
-        click.echo("Using default tag: latest")
-    out = _Output(quiet)
-    try:
-        report = state.engine.distribution.push(name, PushOptions(all_tags, platform, quiet, tls_verify), out)
-    except DockyardError as exc:
-        out.fail(exc)
-    out.close()
+    options = PushOptions(all_tags, platform, quiet, tls_verify)
+    report = _transfer(name, all_tags, quiet, lambda out: state.engine.distribution.push(name, options, out))
     if quiet:
         click.echo(report.reference)
