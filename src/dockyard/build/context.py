@@ -36,6 +36,7 @@ from dockyard.build.dockerfile import (
     read_dockerignore,
 )
 from dockyard.errors import CorruptContent, InvalidArgument
+from dockyard.store.fsutil import resolve_scoped
 
 if TYPE_CHECKING:
     import tarfile
@@ -44,7 +45,6 @@ __all__ = ["BuildContext", "ContextEntry", "EntryKind", "SourceMatch", "check_de
 
 log = logging.getLogger(__name__)
 
-_MAX_SYMLINKS = 255
 _CACHE_MAX = 200_000
 _digest_cache: dict[tuple[str, int, int, int, int, int], str] = {}
 _cache_lock = threading.Lock()
@@ -274,35 +274,7 @@ class BuildContext:
 
     def _follow_in_scope(self, rel: str) -> str:
         """moby's ``FollowSymlinkInScope``: resolve symlinks in ``rel`` as if the context root were ``/``."""
-        done: list[str] = []
-        todo = [p for p in rel.split("/") if p not in ("", ".")]
-        todo.reverse()
-        links = 0
-        while todo:
-            part = todo.pop()
-            if part in ("", "."):
-                continue
-            if part == "..":
-                if done:
-                    done.pop()
-                continue
-            candidate = os.path.join(self.root, *done, part)
-            try:
-                st = os.lstat(candidate)
-            except OSError:
-                done.append(part)
-                continue
-            if not stat.S_ISLNK(st.st_mode):
-                done.append(part)
-                continue
-            links += 1
-            if links > _MAX_SYMLINKS:
-                raise InvalidArgument(f"too many links in {rel}")
-            target = os.readlink(candidate)
-            if target.startswith("/"):
-                done = []
-            todo.extend(reversed(target.split("/")))
-        return "/".join(done)
+        return "/".join(resolve_scoped(self.root, rel))
 
     def checksum(self, matches: Sequence[SourceMatch]) -> str:
         """A ``sha256:`` digest of what the matches select: paths, types, modes, owners, link targets, contents."""

@@ -23,10 +23,9 @@ from typing import IO
 
 from dockyard.build.context import ContextEntry, EntryKind, SourceMatch
 from dockyard.errors import InvalidArgument
+from dockyard.store.fsutil import resolve_scoped
 
 __all__ = ["Copier", "Owner", "archive_kind", "normalize_dest", "parse_chmod", "parse_chown", "scoped_path"]
-
-_MAX_LINKS = 255
 
 
 @dataclass(frozen=True)
@@ -38,34 +37,7 @@ class Owner:
 def scoped_path(root: str, path: str) -> str:
     """moby's ``FollowSymlinkInScope``: the host path of container path ``path`` under ``root``, every symlink
     resolved inside ``root`` (components that do not exist are kept as they are)."""
-    done: list[str] = []
-    todo = [p for p in path.split("/") if p not in ("", ".")]
-    todo.reverse()
-    links = 0
-    while todo:
-        part = todo.pop()
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if done:
-                done.pop()
-            continue
-        candidate = os.path.join(root, *done, part)
-        try:
-            st = os.lstat(candidate)
-        except (FileNotFoundError, NotADirectoryError):
-            done.append(part)
-            continue
-        if not stat.S_ISLNK(st.st_mode):
-            done.append(part)
-            continue
-        links += 1
-        if links > _MAX_LINKS:
-            raise InvalidArgument(f"too many levels of symbolic links in {path}")
-        target = os.readlink(candidate)
-        if target.startswith("/"):
-            done = []
-        todo.extend(reversed(target.split("/")))
+    done = resolve_scoped(root, path)
     return os.path.join(root, *done) if done else root
 
 

@@ -1,4 +1,5 @@
-"""Small durable-filesystem helpers shared by the store: fsync a directory, atomic write, safe removal."""
+"""Small filesystem helpers shared by the store and the layers above it: fsync a directory, atomic write, safe
+removal, and paths resolved inside a root filesystem as if it were ``/``."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import errno
 import os
 from pathlib import Path
 
-from dockyard.errors import Unavailable
+from dockyard.errors import InvalidArgument, Unavailable
 
-__all__ = ["atomic_write", "disk_error", "fsync_dir", "remove_tree"]
+__all__ = ["MAX_SCOPED_LINKS", "atomic_write", "disk_error", "fsync_dir", "remove_tree", "resolve_scoped"]
+
+MAX_SCOPED_LINKS = 255  # moby's FollowSymlinkInScope gives up after as many
 
 
 def fsync_dir(path: Path) -> None:
@@ -95,3 +98,37 @@ def syncfs(path: Path) -> None:
             raise disk_error(OSError(err, os.strerror(err)), f"sync {path}")
     finally:
         os.close(fd)
+
+
+def resolve_scoped(root: str | os.PathLike[str], path: str) -> list[str]:
+    """moby's ``FollowSymlinkInScope``: the components of ``path`` under ``root`` with every symbolic link resolved as
+    if ``root`` were ``/`` — absolute targets start again from ``root``, ``..`` stops there — so the result never
+    leaves ``root``. Components that do not exist (or cannot be looked at) are kept as written. What a build's
+    ``COPY`` reads from the context or writes into the image, and what a volume is populated from, go through it.
+    """
+    done: list[str] = []
+    todo = [p for p in reversed(path.split("/")) if p not in ("", ".")]
+    links = 0
+    while todo:
+        part = todo.pop()
+        if part == "..":
+            if done:
+                done.pop()
+            continue
+        candidate = os.path.join(root, *done, part)
+        try:
+            st = os.lstat(candidate)
+        except OSError:
+            done.append(part)
+            continue
+        if (st.st_mode & 0o170000) != 0o120000:  # not a symbolic link
+            done.append(part)
+            continue
+        links += 1
+        if links > MAX_SCOPED_LINKS:
+            raise InvalidArgument(f"too many levels of symbolic links in {path}")
+        target = os.readlink(candidate)
+        if target.startswith("/"):
+            done = []
+        todo.extend(p for p in reversed(target.split("/")) if p not in ("", "."))
+    return done

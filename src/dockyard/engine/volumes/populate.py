@@ -16,12 +16,12 @@ import stat
 from pathlib import Path
 
 from dockyard.errors import InvalidArgument
+from dockyard.store.fsutil import resolve_scoped
 
 __all__ = ["copy_tree", "dir_size", "is_empty", "resolve_in_root"]
 
 log = logging.getLogger(__name__)
 
-_MAX_LINKS = 255
 _SKIP_XATTR_PREFIXES = ("trusted.overlay.", "security.selinux")
 _IGNORED_XATTR_ERRORS = (errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM, errno.EACCES)
 
@@ -31,32 +31,10 @@ def resolve_in_root(root: Path, path: str) -> Path:
 
     Components that do not exist are kept as written; the result is always inside ``root``.
     """
-    pending = [p for p in path.split("/") if p and p != "."]
-    done: list[str] = []
-    links = 0
-    while pending:
-        part = pending.pop(0)
-        if part == "..":
-            if done:
-                done.pop()
-            continue
-        candidate = root.joinpath(*done, part)
-        try:
-            st = os.lstat(candidate)
-        except (FileNotFoundError, NotADirectoryError):
-            done.append(part)
-            continue
-        if not stat.S_ISLNK(st.st_mode):
-            done.append(part)
-            continue
-        links += 1
-        if links > _MAX_LINKS:
-            raise InvalidArgument(f"populate volume: too many levels of symbolic links in {path}")
-        target = os.readlink(candidate)
-        if target.startswith("/"):
-            done = []
-        pending = [p for p in target.split("/") if p and p != "."] + pending
-    return root.joinpath(*done)
+    try:
+        return root.joinpath(*resolve_scoped(root, path))
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"populate volume: {exc}") from None
 
 
 def is_empty(path: Path) -> bool:
