@@ -1,7 +1,7 @@
 """Cheap checks of what a container's row says against what the host shows: the monitor's exit file, the
-monitor process, the kernel's boot ID. A few syscalls per container and no imports beyond ``os`` and
-``functools``, so ``ps`` can run them on every row — and the fast ``ps`` of the command line
-(``engine/containers/rows.py``) can run them on its plain rows, which have the same attribute names.
+monitor process, the kernel's boot ID. A few syscalls per container and no imports beyond ``os``,
+``functools`` and ``dockyard.pids`` (``errno``), so ``ps`` can run them on every row — and the fast ``ps`` of the
+command line (``engine/containers/rows.py``) can run them on its plain rows, which have the same attribute names.
 
 A row needs reconciling when it claims processes the host no longer has (the container exited, or its
 monitor died, or the host rebooted) or when the process in the middle of changing it died.
