@@ -178,7 +178,7 @@ def run(argv: list[str] | None, end: Callable[[int], object] | None = None) -> N
     except SystemExit:
         raise
     except BaseException as exc:
-        _fail(exc, debug)
+        _fail(exc, debug, sys.argv[1:] if argv is None else argv)
     code = rc if isinstance(rc, int) else 0  # ctx.exit(n) returns n when standalone_mode is off
     if end is not None:
         _exit_now(code, end)  # the process's own command line: done, no interpreter teardown
@@ -217,9 +217,13 @@ def _exit_now(code: int, end: Callable[[int], object] = os._exit) -> None:
     end(code)
 
 
-def _fail(exc: BaseException, debug: bool) -> None:
+def _fail(exc: BaseException, debug: bool, args: list[str] | None = None) -> None:
     """Exit as the error asks: click's usage errors and aborts, dockyard's errors, interrupts, OS errors.
 
+    What the engine refused is reported as the docker CLI reports the daemon's refusals: ``Error response from
+    daemon: <message>`` and exit status 1 — except for ``run``, where 125 tells the engine's failure from the
+    container's own exit status (Docker's ``run`` exit codes: 125, 126, 127), and for the registry server's own
+    commands (``Error: ...``, 125). Usage errors are 125 everywhere.
     click is only consulted when it was loaded (an error from a fast path cannot be one of its exceptions)."""
     from dockyard.errors import DockyardError
 
@@ -239,8 +243,11 @@ def _fail(exc: BaseException, debug: bool) -> None:
             traceback.print_exc()
         from dockyard.cli.output import print_error
 
-        print_error(exc)
-        sys.exit(getattr(exc, "exit_code", 125))
+        if _engine_errors_are_125(args):
+            print_error(exc)
+            sys.exit(getattr(exc, "exit_code", 125))
+        print_error(exc, prefix="Error response from daemon")
+        sys.exit(getattr(exc, "exit_code", 1))
     if isinstance(exc, KeyboardInterrupt):
         sys.exit(130)
     if isinstance(exc, BrokenPipeError):
@@ -260,3 +267,14 @@ def _fail(exc: BaseException, debug: bool) -> None:
         print_error(DockyardError(f"{where}{exc.strerror or exc}"))
         sys.exit(125)
     raise exc
+
+
+def _engine_errors_are_125(args: list[str] | None) -> bool:
+    """``run`` and ``container run`` (Docker's run exit codes), and ``registry`` (the registry server's own
+    commands, no daemon's answers); an unknown command line too."""
+    if args is None:
+        return True
+    from dockyard.cli.warmclient import command_words
+
+    words = command_words(args)
+    return words[:1] in (["run"], ["registry"]) or words[:2] == ["container", "run"]

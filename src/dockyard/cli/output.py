@@ -244,11 +244,12 @@ def _render_tabbed(tmpl: Template, header_row: list[str], lines: list[str], out:
         render_table(["\t".join(header_row)] if "\t" not in tmpl.text else header_row, rows, out)
 
 
-def print_error(exc: BaseException, err: TextIO | None = None) -> None:
-    """``Error: <message>`` (and the hint on the next line), on stderr."""
+def print_error(exc: BaseException, err: TextIO | None = None, *, prefix: str = "Error") -> None:
+    """``Error: <message>`` (and the hint on the next line), on stderr; ``prefix`` replaces ``Error`` (Docker's
+    ``Error response from daemon`` for what the engine refused)."""
     err = err or sys.stderr
     message = getattr(exc, "message", None) or str(exc)
-    err.write(f"Error: {message}\n")
+    err.write(f"{prefix}: {message}\n")
     hint = getattr(exc, "hint", None)
     if hint:
         err.write(f"Hint: {hint}\n")

@@ -38,6 +38,7 @@ __all__ = [
     "FORWARDED_SIGNALS",
     "PROTOCOL",
     "cold_reason",
+    "command_words",
     "decode_length",
     "disabled",
     "encode",
@@ -90,7 +91,7 @@ def cold_reason(args: list[str], stdin_is_tty: bool = True) -> str | None:
             return f"terminal option {arg}"
         if stdin_is_tty and (name in _STDIN_OPTIONS or (cluster and "i" in arg)):
             return f"terminal option {arg}"
-    words = _words(args)
+    words = command_words(args)
     if words and words[0] in COLD_VERBS:
         return f"verb {words[0]}"
     if len(words) > 1 and words[1] in _COLD_SUBVERBS.get(words[0], ()):
@@ -98,7 +99,7 @@ def cold_reason(args: list[str], stdin_is_tty: bool = True) -> str | None:
     return None
 
 
-def _words(args: list[str]) -> list[str]:
+def command_words(args: list[str]) -> list[str]:
     """The verb and the word after it (a group's subcommand), past the global options."""
     words: list[str] = []
     i = 0

@@ -50,4 +50,4 @@ def test_debian_slim(cli: Cli, tag: str) -> None:
 
 def test_unknown_bootstrap_name(cli: Cli) -> None:
     r = cli("image", "bootstrap", "alpine", check=False)
-    assert r.returncode == 125 and "only busybox and debian" in r.stderr
+    assert r.returncode == 1 and "only busybox and debian" in r.stderr

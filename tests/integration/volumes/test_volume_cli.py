@@ -43,30 +43,32 @@ def test_create_ls_inspect_rm(cli: Cli, state_root: Path) -> None:
     assert cli("volume", "inspect", "--format", "{{.Mountpoint}}", "v2").stdout == (f"{state_root}/volumes/v2/_data\n")
     r = cli("volume", "inspect", "v2", "nope", check=False)
     assert r.returncode == 1 and len(json.loads(r.stdout)) == 1
-    assert r.stderr == "Error: get nope: no such volume\n"
+    assert r.stderr == "Error response from daemon: get nope: no such volume\n"
     # the generic inspect finds volumes too
     assert cli("inspect", "--type", "volume", "--format", "{{.Name}}", "v10").stdout == "v10\n"
 
     assert cli("volume", "rm", "v10", "v2").stdout == "v10\nv2\n"
     r = cli("volume", "rm", "v10", check=False)
-    assert r.returncode == 1 and r.stderr == "Error: get v10: no such volume\n"
+    assert r.returncode == 1 and r.stderr == "Error response from daemon: get v10: no such volume\n"
     assert cli("volume", "rm", "-f", "v10").returncode == 0
     assert cli("volume", "ls", "-q").stdout.split() == [anon]
 
 
 def test_create_errors(cli: Cli) -> None:
     r = cli("volume", "create", "x!", check=False)
-    assert r.returncode == 125
-    assert r.stderr.startswith('Error: create x!: "x!" includes invalid characters for a local volume name')
+    assert r.returncode == 1
+    assert r.stderr.startswith(
+        'Error response from daemon: create x!: "x!" includes invalid characters for a local volume name'
+    )
     r = cli("volume", "create", "-o", "type=tmpfs", "t1", check=False)
-    assert r.returncode == 125 and 'missing required option: "device"' in r.stderr
+    assert r.returncode == 1 and 'missing required option: "device"' in r.stderr
     r = cli("volume", "create", "--driver", "nfs", "t1", check=False)
     assert 'error looking up volume plugin nfs: plugin "nfs" not found' in r.stderr
     r = cli("volume", "create", "--name", "a1", "a2", check=False)
     assert "Conflicting options: either specify --name or provide positional arg, not both" in r.stderr
     assert cli("volume", "create", "--name", "a1").stdout == "a1\n"
     r = cli("volume", "ls", "-f", "bogus=1", check=False)
-    assert r.returncode == 125 and "invalid filter 'bogus'" in r.stderr
+    assert r.returncode == 1 and "invalid filter 'bogus'" in r.stderr
 
 
 def test_create_with_driver_options(cli: Cli) -> None:
@@ -80,7 +82,7 @@ def test_rm_refuses_a_volume_in_use(cli: Cli, state_root: Path) -> None:
     cid = container_id()
     Engine(Settings(root=state_root)).volumes.use("busy", cid)
     r = cli("volume", "rm", "busy", check=False)
-    assert r.returncode == 1 and r.stderr == f"Error: remove busy: volume is in use - [{cid}]\n"
+    assert r.returncode == 1 and r.stderr == f"Error response from daemon: remove busy: volume is in use - [{cid}]\n"
     assert cli("volume", "ls", "-q", "-f", "dangling=false").stdout == "busy\n"
     assert cli("volume", "ls", "-q", "-f", "dangling=true").stdout == ""
     Engine(Settings(root=state_root)).volumes.release(cid)

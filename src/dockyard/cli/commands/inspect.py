@@ -38,7 +38,9 @@ def print_inspect(names: Sequence[str], fetch: Callable[[str], Any], fmt: str | 
         click.echo(_go_indent(found))
     if errors:
         for message in errors:
-            click.echo(f"Error: {message}", err=True)
+            # docker's own "No such object" (no type had the name) is the CLI's; the rest are the daemon's answers
+            source = "Error" if message.startswith("No such object:") else "Error response from daemon"
+            click.echo(f"{source}: {message}", err=True)
         sys.exit(1)
 
 

@@ -150,7 +150,7 @@ def rm_cmd(names: tuple[str, ...], force: bool) -> None:
             continue
         else:
             failed = True
-            click.echo(f"Error: {report.error}", err=True)
+            click.echo(f"Error response from daemon: {report.error}", err=True)
     if failed:
         sys.exit(1)
 

@@ -125,7 +125,7 @@ def rm_cmd(names: tuple[str, ...], force: bool) -> None:
     for report in _engine().volumes.delete(list(names), force=force):
         if report.error is not None:
             failed = True
-            click.echo(f"Error: {report.message}", err=True)
+            click.echo(f"Error response from daemon: {report.message}", err=True)
         else:
             click.echo(report.name)
     if failed:
