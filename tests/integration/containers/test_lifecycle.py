@@ -102,6 +102,11 @@ def test_kill_restart_pause_rm(dy: Cli) -> None:
     freezer = Path(f"/sys/fs/cgroup/freezer/dockyard/{cid}/freezer.state")
     assert freezer.read_text().strip() == "FROZEN"
     assert dy("pause", "kk", check=False).stderr == f"Error response from daemon: Container {cid} is already paused\n"
+    refused = dy("exec", "kk", "true", check=False)  # named as the caller named it, as dockerd does
+    assert (refused.returncode, refused.stderr) == (
+        1,
+        "Error response from daemon: Container kk is paused, unpause the container before exec\n",
+    )
     refused = dy("rm", "kk", check=False)
     assert refused.returncode == 1 and "You cannot remove a paused container" in refused.stderr
     dy("unpause", "kk")
@@ -170,6 +175,12 @@ def test_top_stats_port_rename_inspect(dy: Cli) -> None:
     assert stats[1].split()[:2] == [cid[:12], "obs"] and "/ 64MiB" in stats[1] and stats[1].split()[-1] == "1"
     port = dy("port", "obs", "80").stdout
     assert re.fullmatch(r"127\.0\.0\.1:\d+\n", port)
+    same = dy("rename", "obs", "obs", check=False)
+    assert (same.returncode, same.stderr) == (
+        1,
+        "Error response from daemon: Renaming a container with the same name as its current name\n"
+        "Error: failed to rename container named obs\n",
+    )
     dy("rename", "obs", "watched")
     data = json.loads(dy("inspect", "watched").stdout)[0]
     assert data["Name"] == "/watched" and data["Id"] == cid

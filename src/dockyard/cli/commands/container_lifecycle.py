@@ -173,6 +173,7 @@ def rename_cmd(container: str, new_name: str) -> None:
         service().rename(container, new_name)
     except DockyardError as exc:
         daemon_error(exc.message)
+        click.echo(f"Error: failed to rename container named {container}", err=True)
         sys.exit(1)
 
 

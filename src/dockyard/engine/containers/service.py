@@ -222,7 +222,7 @@ class ContainerService(ContainerHost):
             raise InvalidArgument("Neither old nor new names may be empty")
         name = validate_name(new_name)
         if name == record.name:
-            raise InvalidArgument(f"Renaming a container with the same name as its current name: {name}")
+            raise InvalidArgument("Renaming a container with the same name as its current name")
         self.store.rename(record.id, name)
         if record.status.active:
             self._refresh_dns(record.id)
@@ -269,7 +269,7 @@ class ContainerService(ContainerHost):
     def exec_create(self, name_or_id: str, options: ExecCreateOptions) -> str:
         from dockyard.engine.containers.streams import exec_create
 
-        return exec_create(self, self.get(name_or_id), options)
+        return exec_create(self, self.get(name_or_id), options, name_or_id)
 
     def exec_start(
         self, exec_id: str, *, detach: bool = False, console_size: tuple[int, int] | None = None

@@ -37,9 +37,10 @@ __all__ = [
 ]
 
 
-def _require_running(record: ContainerRecord) -> None:
+def _require_running(record: ContainerRecord, name: str = "") -> None:
+    """Docker's words: a paused container is named as the caller named it, one not running by its ID."""
     if record.status is ContainerStatus.PAUSED:
-        raise Conflict(f"Container {record.id} is paused, unpause the container before exec")
+        raise Conflict(f"Container {name or record.id} is paused, unpause the container before exec")
     if record.status is not ContainerStatus.RUNNING:
         raise Conflict(f"Container {record.id} is not running")
 
@@ -117,8 +118,8 @@ class ExecHandle:
         self.session.close()
 
 
-def exec_create(svc: ContainerService, record: ContainerRecord, opts: ExecCreateOptions) -> str:
-    _require_running(record)
+def exec_create(svc: ContainerService, record: ContainerRecord, opts: ExecCreateOptions, name: str = "") -> str:
+    _require_running(record, name)
     if not opts.cmd:
         from dockyard.errors import InvalidArgument
 
