@@ -155,6 +155,11 @@ def test_exec(dy: Cli) -> None:
     assert dy("exec", "-i", "ex", "cat", input="piped\n").stdout == "piped\n"
     missing = dy("exec", "ex", "nosuch", check=False)
     assert missing.returncode == 127 and 'exec: "nosuch": executable file not found in $PATH' in missing.stderr
+    nouser = dy("exec", "-u", "nosuchuser", "ex", "true", check=False)  # could not start: 126, as docker exec
+    assert (nouser.returncode, nouser.stderr) == (
+        126,
+        "Error response from daemon: unable to find user nosuchuser: no matching entries in passwd file\n",
+    )
     dy("exec", "-d", "ex", "sh", "-c", "echo detached > /tmp/marker")
     wait_for(lambda: dy("exec", "ex", "cat", "/tmp/marker", check=False).stdout == "detached\n")
     execs = json.loads(dy("inspect", "--format", "{{json .ExecIDs}}", "ex").stdout)
@@ -175,6 +180,8 @@ def test_top_stats_port_rename_inspect(dy: Cli) -> None:
     assert stats[1].split()[:2] == [cid[:12], "obs"] and "/ 64MiB" in stats[1] and stats[1].split()[-1] == "1"
     port = dy("port", "obs", "80").stdout
     assert re.fullmatch(r"127\.0\.0\.1:\d+\n", port)
+    unpublished = dy("port", "obs", "81", check=False)  # the port as the caller wrote it, as docker says it
+    assert (unpublished.returncode, unpublished.stderr) == (1, "Error: No public port '81' published for obs\n")
     same = dy("rename", "obs", "obs", check=False)
     assert (same.returncode, same.stderr) == (
         1,

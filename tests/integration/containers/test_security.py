@@ -64,6 +64,9 @@ def test_user_workdir_and_limits(dy: Cli) -> None:
     out = dy("run", "--rm", "-u", "nobody", "-w", "/tmp", "--ulimit", "nofile=100:200", "-m", "32m",
              "--pids-limit", "50", "busybox", "sh", "-c", script).stdout.splitlines()  # fmt: skip
     assert out == ["65534", "/tmp", "100", str(32 << 20), "50"]
+    # any limit <= 0 is "unlimited", as docker takes it (-1 documented, -5 accepted all the same)
+    pids = "cat /sys/fs/cgroup/pids/pids.max"
+    assert dy("run", "--rm", "--pids-limit", "-5", "busybox", "sh", "-c", pids).stdout == "max\n"
 
 
 def test_a_ulimit_above_the_hosts_hard_limit_is_refused(dy: Cli) -> None:

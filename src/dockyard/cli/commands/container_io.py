@@ -139,7 +139,7 @@ def exec_cmd(detach: bool, detach_keys: str | None, env: tuple[str, ...], env_fi
     from dockyard.cli.commands.container_attach import pump_attached, raw_terminal, terminal_size, watch_resize
     from dockyard.cli.commands.container_flags import parse_env_file, parse_env_values
     from dockyard.engine.containers import ExecCreateOptions
-    from dockyard.errors import Conflict, NotFound
+    from dockyard.errors import Conflict, DockyardError, NotFound
     from dockyard.runtime import AttachSocket
 
     environment: list[str] = []
@@ -165,7 +165,11 @@ def exec_cmd(detach: bool, detach_keys: str | None, env: tuple[str, ...], env_fi
         _fail(exc)
         return
     console = terminal_size() if tty else None
-    handle = svc.exec_start(exec_id, detach=detach, console_size=console)
+    try:
+        handle = svc.exec_start(exec_id, detach=detach, console_size=console)
+    except DockyardError as exc:  # the process could not be started: 127 not found, else 126, as docker exec
+        daemon_error(exc.message)
+        sys.exit(getattr(exc, "exit_code", 126))
     if detach:
         handle.close()
         return

@@ -147,13 +147,13 @@ def port_cmd(container: str, private_port: str | None) -> None:
         click.echo(f"Error response from daemon: {exc.message}", err=True)
         sys.exit(1)
     if private_port:
-        port, _, proto = private_port.partition("/")
+        port = private_port.partition("/")[0]
         if not port.isdigit():
             click.echo(f'Error: invalid port ({port}): strconv.ParseUint: parsing "{port}": invalid syntax', err=True)
             sys.exit(1)
         lines = published_lines(ports, private_port)
         if not lines:
-            click.echo(f"Error: No public port '{port}/{proto or 'tcp'}' published for {container}", err=True)
+            click.echo(f"Error: No public port '{private_port}' published for {container}", err=True)
             sys.exit(1)
     else:
         lines = published_lines(ports)

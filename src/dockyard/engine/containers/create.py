@@ -189,8 +189,6 @@ def validate_options(opts: CreateOptions) -> None:
 
     if opts.auto_remove and opts.restart_policy.name is not RestartPolicyName.NO:
         raise InvalidArgument("Conflicting options: --restart and --rm")
-    if opts.pids_limit is not None and opts.pids_limit < -1:
-        raise InvalidArgument(f"invalid PIDs limit: {opts.pids_limit}")
     network_options(opts, ())
     security_options(opts)
     ulimits(opts)

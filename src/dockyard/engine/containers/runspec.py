@@ -67,7 +67,7 @@ def resources(opts: CreateOptions) -> Resources:
         cpu_quota=opts.cpu_quota or None,
         cpuset_cpus=opts.cpuset_cpus or None,
         cpuset_mems=opts.cpuset_mems or None,
-        pids_limit=opts.pids_limit if opts.pids_limit else None,
+        pids_limit=opts.pids_limit if opts.pids_limit and opts.pids_limit > 0 else None,  # <= 0: unlimited, as docker
         blkio_weight=opts.blkio_weight or None,
         oom_kill_disable=opts.oom_kill_disable,
     )

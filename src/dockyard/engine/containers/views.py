@@ -175,7 +175,7 @@ def _host_config(d: ContainerDetails) -> Json:
         "MemorySwap": o.memory_swap,
         "MemorySwappiness": None,
         "OomKillDisable": o.oom_kill_disable,
-        "PidsLimit": o.pids_limit if o.pids_limit else None,
+        "PidsLimit": o.pids_limit if o.pids_limit and o.pids_limit > 0 else None,  # <= 0: unlimited
         "Ulimits": [{"Name": u.name, "Hard": u.hard, "Soft": u.soft} for u in o.ulimits],
         "CpuCount": 0,
         "CpuPercent": 0,
