@@ -102,7 +102,21 @@ def version_cmd(fmt: str | None) -> None:
 
     data = version_json(click.get_current_context().obj.engine.system.version())
     if fmt:
-        click.echo(Template("{{json .}}" if fmt == "json" else fmt).render({"Server": data, "Client": data}))
+        client = {
+            "Platform": {"Name": ""},
+            "Version": data["Version"],
+            "ApiVersion": data["ApiVersion"],
+            "DefaultAPIVersion": data["ApiVersion"],
+            "GitCommit": data["GitCommit"],
+            "GoVersion": data["GoVersion"],
+            "Os": data["Os"],
+            "Arch": data["Arch"],
+            "BuildTime": data["BuildTime"],
+            "Context": "default",
+            "Experimental": True,
+        }
+        view = {"Client": _GoFields(client), "Server": _GoFields(data)}
+        click.echo(Template("{{json .}}" if fmt == "json" else fmt).render(view))
         return
     lines = [
         "Client:",
@@ -122,6 +136,19 @@ def version_cmd(fmt: str | None) -> None:
             lines.append(f"  OS/Arch:          {data['Os']}/{data['Arch']}")
             lines.append("  Experimental:     false")
     click.echo("\n".join(lines))
+
+
+class _GoFields(dict[str, Any]):
+    """A JSON object whose keys are also reachable by the Go field names docker's templates use: the CLI's
+    ``version`` data is a Go struct, ``{{.Server.APIVersion}}`` there, ``"ApiVersion"`` in ``{{json .}}``."""
+
+    _GO_NAMES = {"APIVersion": "ApiVersion"}
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(self._GO_NAMES.get(key, key) if isinstance(key, str) else key)
+
+    def __getitem__(self, key: str) -> Any:
+        return super().__getitem__(self._GO_NAMES.get(key, key))
 
 
 @system_group.command("check")
