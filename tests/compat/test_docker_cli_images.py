@@ -49,3 +49,14 @@ def test_save_and_load_through_the_api(api: ApiServer, busybox: str, tmp_path: o
     api.docker("rmi", "busybox")
     assert "Loaded image: busybox:latest" in api.docker("load", "-i", str(archive)).stdout
     assert api.docker("images", "-q").stdout.strip()
+
+
+def test_system_df_through_the_api(api: ApiServer, cli: Cli, busybox: str) -> None:
+    """``GET /system/df``: the docker CLI builds its table from it, and it is dockyard's own table."""
+    cli("volume", "create", "v1")
+    cli("run", "-d", "--name", "up", "-v", "v1:/d", "busybox", "sleep", "60")
+    assert api.docker("system", "df").stdout == cli("system", "df").stdout
+    verbose = api.docker("system", "df", "-v").stdout
+    assert re.search(r"^busybox\s+latest\s+\w{12}\s+.*\s1\n", verbose, re.M)  # one container uses it
+    assert re.search(r"^v1\s+1\s+0B$", verbose, re.M)  # LINKS 1, empty
+    cli("rm", "-f", "up")

@@ -17,6 +17,7 @@ from dockyard.oci.descriptor import host_platform
 
 if TYPE_CHECKING:
     from dockyard.engine import Engine
+    from dockyard.engine.diskusage import DiskUsage
 
 __all__ = ["API_VERSION", "MIN_API_VERSION", "Check", "ContainerCounts", "SystemInfo", "SystemService", "VersionInfo"]
 
@@ -175,6 +176,12 @@ class SystemService:
             security_options=("name=seccomp,profile=default", "name=no-new-privileges"),
             debug=settings.debug,
         )
+
+    def disk_usage(self) -> DiskUsage:
+        """``system df``: images, containers, volumes and what each takes (``engine/diskusage.py``)."""
+        from dockyard.engine.diskusage import disk_usage
+
+        return disk_usage(self.engine)
 
     def version(self) -> VersionInfo:
         plat = host_platform()

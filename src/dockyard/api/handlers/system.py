@@ -7,7 +7,7 @@ import asyncio
 from aiohttp import web
 
 from dockyard.api.app import Router, engine_of, in_thread
-from dockyard.api.schemas.system import info_json, version_json
+from dockyard.api.schemas.system import disk_usage_json, info_json, version_json
 from dockyard.api.streams import json_response
 
 __all__ = ["register"]
@@ -19,6 +19,12 @@ async def version(request: web.Request) -> web.Response:
 
 async def info(request: web.Request) -> web.Response:
     return json_response(info_json(await in_thread(engine_of(request).system.info)))
+
+
+async def disk_usage(request: web.Request) -> web.Response:
+    engine = engine_of(request)
+    usage = await in_thread(engine.system.disk_usage)
+    return json_response(disk_usage_json(usage, engine.settings.layout.volumes))
 
 
 async def events(request: web.Request) -> web.StreamResponse:
@@ -44,4 +50,5 @@ async def events(request: web.Request) -> web.StreamResponse:
 def register(router: Router) -> None:
     router.add("GET", "/version", version)
     router.add("GET", "/info", info)
+    router.add("GET", "/system/df", disk_usage)
     router.add("GET", "/events", events)

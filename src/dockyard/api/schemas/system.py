@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.system import SystemInfo, VersionInfo
 from dockyard.timeutil import rfc3339_nano
 
-__all__ = ["info_json", "version_json"]
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from dockyard.engine.diskusage import DiskUsage
+
+__all__ = ["disk_usage_json", "info_json", "version_json"]
 
 
 def info_json(info: SystemInfo) -> dict[str, Any]:
@@ -110,4 +115,29 @@ def version_json(v: VersionInfo) -> dict[str, Any]:
         "Arch": v.arch,
         "KernelVersion": v.kernel_version,
         "BuildTime": "",
+    }
+
+
+def disk_usage_json(usage: DiskUsage, volumes_root: Path | None = None) -> dict[str, Any]:
+    """``GET /system/df`` (API 1.41): every image, container and volume with what it takes; no build cache
+    entries (the build cache is images and layers here)."""
+    import time
+
+    from dockyard.api.schemas.containers import container_summary
+    from dockyard.api.schemas.images import image_summary
+    from dockyard.engine.volumes.types import volume_json
+
+    now = time.time()
+    images = []
+    for i in usage.images:
+        summary = image_summary(i.record, i.labels, i.containers)
+        summary["SharedSize"] = i.shared_size
+        images.append(summary)
+    volumes = [{**volume_json(v.volume), "UsageData": {"Size": v.size, "RefCount": v.ref_count}} for v in usage.volumes]
+    return {
+        "LayersSize": usage.layers_size,
+        "Images": images,
+        "Containers": [container_summary(c, now, volumes_root=volumes_root) for c in usage.containers],
+        "Volumes": volumes,
+        "BuildCache": [],
     }
