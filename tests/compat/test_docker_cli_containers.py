@@ -95,3 +95,21 @@ def test_errors_in_dockers_words(bb: ApiServer) -> None:
     r = bb.docker("create", "--name", "taken", "busybox", check=False)
     assert r.returncode != 0 and 'The container name "/taken" is already in use' in r.stderr
     bb.docker("rm", "taken")
+
+
+def test_update_through_the_api(bb: ApiServer) -> None:
+    """``docker update`` (``POST /containers/{id}/update``): limits reach the running cgroup, the policy is kept."""
+    cid = bb.docker("run", "-d", "-m", "64m", "busybox", "sleep", "60").stdout.strip()
+    try:
+        assert bb.docker("update", "-m", "100m", "--pids-limit", "42", "--restart", "unless-stopped", cid).stdout == (
+            f"{cid}\n"
+        )
+        limits = bb.docker("exec", cid, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                           "/sys/fs/cgroup/pids/pids.max").stdout  # fmt: skip
+        assert limits == f"{100 << 20}\n42\n"
+        fmt = "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}"
+        assert bb.docker("inspect", "--format", fmt, cid).stdout == f"{100 << 20} 42 unless-stopped\n"
+        low = bb.docker("update", "-m", "1k", cid, check=False)
+        assert low.returncode == 1 and "Minimum memory limit allowed is 6MB" in low.stderr
+    finally:
+        bb.docker("rm", "-f", cid, check=False)

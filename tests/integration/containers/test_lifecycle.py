@@ -210,3 +210,28 @@ def test_prune_removes_stopped_containers_only(dy: Cli) -> None:
     assert out.startswith(f"Deleted Containers:\n{gone}\n") and "Total reclaimed space:" in out
     assert dy("ps", "-aq").stdout.split() == [keep[:12]]
     dy("rm", "-f", keep)
+
+
+def test_update_changes_the_running_cgroup_and_what_later_starts_get(dy: Cli) -> None:
+    _detached(dy, "--name", "up", "-m", "64m", "--pids-limit", "20", "busybox", "sleep", "60")
+    cgroup = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max"
+    r = dy("update", "-m", "128m", "--pids-limit", "30", "--cpus", "0.5", "--restart", "on-failure:3", "up", "nope",
+           check=False)  # fmt: skip
+    assert (r.returncode, r.stdout, r.stderr) == (1, "up\n", "Error response from daemon: No such container: nope\n")
+    assert dy("exec", "up", "sh", "-c", cgroup).stdout == f"{128 << 20}\n30\n"
+    fmt = "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}} {{.HostConfig.RestartPolicy.Name}}"
+    assert dy("inspect", "--format", fmt, "up").stdout == f"{128 << 20} 30 500000000 on-failure\n"
+    dy("restart", "-t", "0", "up")  # kept for later starts
+    assert dy("exec", "up", "sh", "-c", cgroup).stdout == f"{128 << 20}\n30\n"
+    dy("update", "--pids-limit", "-1", "up")
+    assert dy("exec", "up", "cat", "/sys/fs/cgroup/pids/pids.max").stdout == "max\n"
+    none = dy("update", "up", check=False)
+    assert (none.returncode, none.stderr) == (1, "you must provide one or more flags when using this command\n")
+    low = dy("update", "-m", "1k", "up", check=False)
+    assert (low.returncode, low.stderr) == (1, "Error response from daemon: Minimum memory limit allowed is 6MB\n")
+    _detached(dy, "--rm", "--name", "gone", "busybox", "sleep", "60")
+    refused = dy("update", "--restart", "always", "gone", check=False)
+    assert refused.stderr == (
+        "Error response from daemon: Restart policy cannot be updated because AutoRemove is enabled for the container\n"
+    )
+    dy("rm", "-f", "up", "gone")

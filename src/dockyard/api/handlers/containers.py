@@ -237,6 +237,14 @@ async def rename(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def update(request: web.Request) -> web.Response:
+    from dockyard.api.schemas.containers import update_options
+
+    options = update_options(await request.json())
+    warnings = await in_thread(engine_of(request).containers.update, request.match_info["id"], options)
+    return json_response({"Warnings": warnings})
+
+
 async def resize(request: web.Request) -> web.Response:
     h = int(request.query.get("h", "0") or 0)
     w = int(request.query.get("w", "0") or 0)
@@ -297,6 +305,7 @@ def register(router: Router) -> None:
     router.add("POST", "/containers/{id}/unpause", unpause)
     router.add("POST", "/containers/{id}/wait", wait)
     router.add("POST", "/containers/{id}/rename", rename)
+    router.add("POST", "/containers/{id}/update", update)
     router.add("POST", "/containers/{id}/resize", resize)
     router.add("GET", "/containers/{id}/top", top)
     router.add("GET", "/containers/{id}/stats", stats)

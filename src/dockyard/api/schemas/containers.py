@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         ExecInfo,
         MountRequest,
         UlimitSpec,
+        UpdateOptions,
     )
     from dockyard.runtime import TopResult
 
@@ -38,6 +39,7 @@ __all__ = [
     "exec_create_options",
     "exec_inspect_json",
     "top_json",
+    "update_options",
     "wait_json",
 ]
 
@@ -321,3 +323,39 @@ def archive_stat_header(info: ArchiveStat) -> str:
         "linkTarget": info.link_target,
     }
     return base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+
+def update_options(body: Mapping[str, Any]) -> UpdateOptions:
+    """``POST /containers/{id}/update``: the resources and restart policy a body sets (absent or null: kept)."""
+    from dockyard.engine.containers import RestartPolicy, RestartPolicyName, UpdateOptions
+
+    def number(key: str) -> int | None:
+        value = body.get(key)
+        return None if value is None else _int(value)
+
+    def text(key: str) -> str | None:
+        value = body.get(key)
+        return None if value in (None, "") else str(value)
+
+    policy = None
+    restart = body.get("RestartPolicy")
+    if isinstance(restart, Mapping) and restart.get("Name") is not None:
+        name = str(restart.get("Name") or "no")
+        try:
+            policy = RestartPolicy(RestartPolicyName(name), _int(restart.get("MaximumRetryCount")))
+        except ValueError:
+            raise InvalidArgument(f"invalid restart policy '{name}'") from None
+    return UpdateOptions(
+        memory=number("Memory") or None,
+        memory_swap=number("MemorySwap") or None,
+        memory_reservation=number("MemoryReservation") or None,
+        nano_cpus=number("NanoCpus") or None,
+        cpu_shares=number("CpuShares") or None,
+        cpu_period=number("CpuPeriod") or None,
+        cpu_quota=number("CpuQuota") or None,
+        cpuset_cpus=text("CpusetCpus"),
+        cpuset_mems=text("CpusetMems"),
+        pids_limit=number("PidsLimit"),
+        blkio_weight=number("BlkioWeight") or None,
+        restart_policy=policy,
+    )

@@ -40,6 +40,7 @@ __all__ = [
     "stop_cmd",
     "top_cmd",
     "unpause_cmd",
+    "update_cmd",
     "wait_cmd",
 ]
 
@@ -56,6 +57,7 @@ _MODULES = {
     "rm_cmd": "container_lifecycle",
     "wait_cmd": "container_lifecycle",
     "rename_cmd": "container_lifecycle",
+    "update_cmd": "container_lifecycle",
     "prune_cmd": "container_lifecycle",
     "cleanup_cmd": "container_lifecycle",
     "ls_cmd": "container_ps",

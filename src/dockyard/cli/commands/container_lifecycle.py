@@ -26,6 +26,7 @@ __all__ = [
     "start_cmd",
     "stop_cmd",
     "unpause_cmd",
+    "update_cmd",
     "wait_cmd",
 ]
 
@@ -174,6 +175,73 @@ def rename_cmd(container: str, new_name: str) -> None:
     except DockyardError as exc:
         daemon_error(exc.message)
         click.echo(f"Error: failed to rename container named {container}", err=True)
+        sys.exit(1)
+
+
+@click.command("update", cls=DockerCommand)
+@click.argument("containers", nargs=-1, required=True, metavar="CONTAINER [CONTAINER...]")
+@click.option("--blkio-weight", type=int, help="Block IO (relative weight), between 10 and 1000, or 0 to disable")
+@click.option("--cpu-period", type=int, help="Limit CPU CFS (Completely Fair Scheduler) period")
+@click.option("--cpu-quota", type=int, help="Limit CPU CFS (Completely Fair Scheduler) quota")
+@click.option("-c", "--cpu-shares", type=int, help="CPU shares (relative weight)")
+@click.option("--cpus", help="Number of CPUs")
+@click.option("--cpuset-cpus", help="CPUs in which to allow execution (0-3, 0,1)")
+@click.option("--cpuset-mems", help="MEMs in which to allow execution (0-3, 0,1)")
+@click.option("-m", "--memory", help="Memory limit")
+@click.option("--memory-reservation", help="Memory soft limit")
+@click.option("--memory-swap", help="Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+@click.option("--pids-limit", type=int, help="Tune container pids limit (set -1 for unlimited)")
+@click.option("--restart", help="Restart policy to apply when a container exits")
+def update_cmd(
+    containers: tuple[str, ...],
+    blkio_weight: int | None,
+    cpu_period: int | None,
+    cpu_quota: int | None,
+    cpu_shares: int | None,
+    cpus: str | None,
+    cpuset_cpus: str | None,
+    cpuset_mems: str | None,
+    memory: str | None,
+    memory_reservation: str | None,
+    memory_swap: str | None,
+    pids_limit: int | None,
+    restart: str | None,
+) -> None:
+    """Update configuration of one or more containers."""
+    from dockyard.cli.commands.runflags import parse_bytes_flag, parse_cpus_flag
+    from dockyard.engine.containers import RestartPolicy, UpdateOptions
+    from dockyard.errors import DockyardError
+
+    options = UpdateOptions(
+        memory=None if memory is None else parse_bytes_flag(memory, "--memory"),
+        memory_swap=None if memory_swap is None else parse_bytes_flag(memory_swap, "--memory-swap", True),
+        memory_reservation=(
+            None if memory_reservation is None else parse_bytes_flag(memory_reservation, "--memory-reservation")
+        ),
+        nano_cpus=None if cpus is None else parse_cpus_flag(cpus),
+        cpu_shares=cpu_shares,
+        cpu_period=cpu_period,
+        cpu_quota=cpu_quota,
+        cpuset_cpus=cpuset_cpus,
+        cpuset_mems=cpuset_mems,
+        pids_limit=pids_limit,
+        blkio_weight=blkio_weight,
+        restart_policy=None if restart is None else RestartPolicy.parse(restart),
+    )
+    if not options.changes():
+        click.echo("you must provide one or more flags when using this command", err=True)  # docker's CLI check
+        sys.exit(1)
+    failed = False
+    for name in containers:  # as docker: every container is tried, the names that worked on stdout
+        try:
+            for warning in service().update(name, options):
+                click.echo(warning, err=True)
+        except DockyardError as exc:
+            daemon_error(exc.message)
+            failed = True
+            continue
+        click.echo(name)
+    if failed:
         sys.exit(1)
 
 

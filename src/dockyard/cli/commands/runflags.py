@@ -25,6 +25,8 @@ __all__ = [
     "CREATE_FLAGS",
     "RUN_FLAGS",
     "build_create_options",
+    "parse_bytes_flag",
+    "parse_cpus_flag",
     "parse_docker_args",
     "parse_env_file",
     "parse_env_values",
@@ -169,7 +171,7 @@ def _labels(values: Sequence[str], files: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _bytes(value: str | None, flag: str, *, allow_unlimited: bool = False) -> int:
+def parse_bytes_flag(value: str | None, flag: str, allow_unlimited: bool = False) -> int:
     if value is None or value == "":
         return 0
     if allow_unlimited and value == "-1":
@@ -182,7 +184,7 @@ def _bytes(value: str | None, flag: str, *, allow_unlimited: bool = False) -> in
         raise InvalidArgument(f'invalid argument "{value}" for "{flag}" flag: invalid size: \'{value}\'') from None
 
 
-def _nano_cpus(value: str | None) -> int:
+def parse_cpus_flag(value: str | None) -> int:
     if not value:
         return 0
     try:
@@ -299,14 +301,14 @@ def build_create_options(params: Mapping[str, Any], image: str, args: Sequence[s
         ipc_mode=p["ipc"],
         pid_mode=p["pid"],
         uts_mode=p["uts"],
-        shm_size=_bytes(p["shm_size"], "--shm-size"),
+        shm_size=parse_bytes_flag(p["shm_size"], "--shm-size"),
         sysctls=_map(p["sysctl"], "--sysctl"),
         init=p["init"],
         oom_score_adj=p["oom_score_adj"],
-        memory=_bytes(p["memory"], "--memory"),
-        memory_swap=_bytes(p["memory_swap"], "--memory-swap", allow_unlimited=True),
-        memory_reservation=_bytes(p["memory_reservation"], "--memory-reservation"),
-        nano_cpus=_nano_cpus(p["cpus"]),
+        memory=parse_bytes_flag(p["memory"], "--memory"),
+        memory_swap=parse_bytes_flag(p["memory_swap"], "--memory-swap", True),
+        memory_reservation=parse_bytes_flag(p["memory_reservation"], "--memory-reservation"),
+        nano_cpus=parse_cpus_flag(p["cpus"]),
         cpu_shares=p["cpu_shares"],
         cpu_period=p["cpu_period"],
         cpu_quota=p["cpu_quota"],

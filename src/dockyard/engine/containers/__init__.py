@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         PullPolicy,
         RemoveOptions,
         StopOptions,
+        UpdateOptions,
         WaitCondition,
     )
     from dockyard.engine.containers.views import ContainerDetails, EndpointView
@@ -82,6 +83,7 @@ __all__ = [
     "StatsSample",
     "StopOptions",
     "UlimitSpec",
+    "UpdateOptions",
     "WaitCondition",
 ]
 
@@ -95,6 +97,7 @@ _LAZY = {
     "PullPolicy": "verbs",
     "RemoveOptions": "verbs",
     "StopOptions": "verbs",
+    "UpdateOptions": "verbs",
     "WaitCondition": "verbs",
     "ArchiveStat": "files",
     "Change": "files",

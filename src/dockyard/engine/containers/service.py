@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         PruneReport,
         RemoveOptions,
         StopOptions,
+        UpdateOptions,
         WaitCondition,
     )
     from dockyard.engine.containers.views import ContainerDetails
@@ -226,6 +227,40 @@ class ContainerService(ContainerHost):
         self.store.rename(record.id, name)
         if record.status.active:
             self._refresh_dns(record.id)
+
+    def update(self, name_or_id: str, options: UpdateOptions) -> list[str]:
+        """``docker update``: new limits (applied to the cgroups at once when the container runs) and restart
+        policy, kept for its later starts; returns the warnings."""
+        import dataclasses
+
+        from dockyard.engine.containers.create import validate_options
+        from dockyard.engine.containers.types import RestartPolicyName
+
+        record = self.get(name_or_id)
+        changes = options.changes()
+        if not changes:
+            raise InvalidArgument("You must provide one or more flags when using this command.")
+        with self.locks.hold(record.id):
+            current = self.store.get(record.id) or record
+            old = current.options
+            policy = options.restart_policy
+            if policy is not None and policy.name is not RestartPolicyName.NO and old.auto_remove:
+                raise InvalidArgument(
+                    "Restart policy cannot be updated because AutoRemove is enabled for the container"
+                )
+            new = dataclasses.replace(old, **changes)  # type: ignore[arg-type]
+            validate_options(new)
+            if current.status in (ContainerStatus.RUNNING, ContainerStatus.PAUSED):
+                from dockyard.engine.containers.runspec import resources
+
+                limits = resources(new)
+                if options.pids_limit is not None and options.pids_limit <= 0:  # back to unlimited: say so to runc
+                    limits = dataclasses.replace(limits, pids_limit=-1)
+                self.runtime.update(current.id, limits)
+            from dockyard.engine.containers.codec import dumps
+
+            self.store.update(current.id, options=dumps(new))
+        return []
 
     def _refresh_dns(self, container_id: str) -> None:
         try:

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dockyard.engine.containers.types import RestartPolicy
 
 __all__ = [
     "AttachOptions",
@@ -16,6 +20,7 @@ __all__ = [
     "PullPolicy",
     "RemoveOptions",
     "StopOptions",
+    "UpdateOptions",
     "WaitCondition",
 ]
 
@@ -109,3 +114,25 @@ class ExecCreateOptions:
     privileged: bool = False
     detach_keys: str = ""
     console_size: tuple[int, int] = (0, 0)
+
+
+@dataclass(frozen=True)
+class UpdateOptions:
+    """``update``: the limits and restart policy to change; ``None`` leaves one as it is (``docker update``)."""
+
+    memory: int | None = None
+    memory_swap: int | None = None  # -1: unlimited
+    memory_reservation: int | None = None
+    nano_cpus: int | None = None
+    cpu_shares: int | None = None
+    cpu_period: int | None = None
+    cpu_quota: int | None = None
+    cpuset_cpus: str | None = None
+    cpuset_mems: str | None = None
+    pids_limit: int | None = None  # <= 0: unlimited
+    blkio_weight: int | None = None
+    restart_policy: RestartPolicy | None = None
+
+    def changes(self) -> dict[str, object]:
+        """The ``CreateOptions`` fields this update sets."""
+        return {k: v for k, v in self.__dict__.items() if v is not None}
