@@ -84,12 +84,15 @@ async def list_containers(request: web.Request) -> web.Response:
 
     def work() -> list[dict[str, Any]]:
         from dockyard.api.schemas.containers import container_summary
+        from dockyard.engine.containers.views import endpoint_views
 
-        summaries = engine.containers.list(
-            all=flag(request, "all"), limit=limit, filters=parse_filters(request), size=size
-        )
+        svc = engine.containers
+        summaries = svc.list(all=flag(request, "all"), limit=limit, filters=parse_filters(request), size=size)
         now = time.time()
-        return [container_summary(s, now, volumes_root=engine.settings.layout.volumes) for s in summaries]
+        volumes = engine.settings.layout.volumes
+        return [
+            container_summary(s, now, endpoint_views(svc, s.record), volumes_root=volumes) for s in summaries
+        ]  # the networks with their addresses and gateways, as dockerd lists them (testcontainers reads them)
 
     return json_response(await in_thread(work))
 

@@ -34,7 +34,7 @@ def info_json(info: SystemInfo) -> dict[str, Any]:
             "Volume": ["local"],
             "Network": ["bridge", "host", "null"],
             "Authorization": None,
-            "Log": ["k8s-file"],
+            "Log": ["json-file"],  # as containers report it (engine/containers/views.py)
         },
         "MemoryLimit": True,
         "SwapLimit": True,
@@ -46,7 +46,7 @@ def info_json(info: SystemInfo) -> dict[str, Any]:
         "IPv4Forwarding": True,
         "Debug": info.debug,
         "SystemTime": rfc3339_nano(),
-        "LoggingDriver": "k8s-file",
+        "LoggingDriver": "json-file",
         "CgroupDriver": info.cgroup_driver,
         "CgroupVersion": info.cgroup_version,
         "KernelVersion": info.kernel_version,

@@ -26,6 +26,7 @@ __all__ = [
     "ContainerDetails",
     "EndpointView",
     "container_details",
+    "endpoint_views",
     "inspect_json",
     "port_bindings",
     "sizes",
@@ -117,7 +118,9 @@ def _host_config(d: ContainerDetails) -> Json:
     host: Json = {
         "Binds": _list_or_none(o.binds),
         "ContainerIDFile": "",
-        "LogConfig": {"Type": "k8s-file", "Config": {}},
+        # the driver Docker clients know can be read back (docker-py's run returns the output only for
+        # json-file and journald): the file is conmon's k8s-file, served by the same logs endpoint (as Podman does)
+        "LogConfig": {"Type": "json-file", "Config": {}},
         "NetworkMode": o.network_mode,
         "PortBindings": port_bindings(o.publish),
         "RestartPolicy": {
@@ -436,11 +439,9 @@ def sizes(svc: ContainerService, record: ContainerRecord) -> tuple[int, int]:
     return rw, rw + (int(row[0]) if row else 0)
 
 
-def container_details(svc: ContainerService, record: ContainerRecord, *, size: bool = False) -> ContainerDetails:
-    """The record plus what other services know about it: endpoints, network IDs, layers, paths, sizes."""
-    from dockyard.engine.containers.listing import network_names
-    from dockyard.runtime.spec import MASKED_PATHS, READONLY_PATHS
-
+def endpoint_views(svc: ContainerService, record: ContainerRecord) -> list[EndpointView]:
+    """The container's networks as inspect and the API's list show them: live endpoints (address, gateway, MAC)
+    while it is attached, else the names it is configured for."""
     endpoints: list[EndpointView] = []
     try:
         live = {e.network_name: e for e in svc.engine.networks.container_endpoints(record.id)}
@@ -462,6 +463,14 @@ def container_details(svc: ContainerService, record: ContainerRecord, *, size: b
         for n, e in live.items()
         if n not in network_names(record)
     ]
+    return endpoints
+
+
+def container_details(svc: ContainerService, record: ContainerRecord, *, size: bool = False) -> ContainerDetails:
+    """The record plus what other services know about it: endpoints, network IDs, layers, paths, sizes."""
+    from dockyard.runtime.spec import MASKED_PATHS, READONLY_PATHS
+
+    endpoints = endpoint_views(svc, record)
     snapshot = svc.layout.layers / "active" / record.id
     lower: tuple[str, ...] = ()
     try:
