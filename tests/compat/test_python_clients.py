@@ -1,12 +1,18 @@
-"""docker-py and testcontainers, unchanged, against dockyard's API socket: the Python clients people drive Docker
-with (the docker CLI has tests of its own beside this file)."""
+"""docker-py, testcontainers and docker-compose, unchanged, against dockyard's API socket: the clients people
+drive Docker with besides the docker CLI (which has tests of its own beside this file)."""
 
 from __future__ import annotations
 
 import io
 import os
+import re
+import shutil
+import socket
+import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -84,3 +90,62 @@ def test_testcontainers_starts_reaches_and_removes(
     assert c.containers.list(all=True) == []
     c.close()
     assert os.environ["DOCKER_HOST"] == api.url
+
+
+COMPOSE_FILE = """\
+version: "3"
+services:
+  web:
+    image: busybox
+    command: sh -c "echo web up; exec httpd -f -p 80 -h /etc"
+    ports: ["127.0.0.1:{port}:80"]
+    environment: [GREETING=hi]
+    volumes: [data:/data]
+  client:
+    image: busybox
+    command: sh -c "until nc web 80 </dev/null; do sleep 0.2; done; echo reached; exec sleep 300"
+    depends_on: [web]
+volumes:
+  data: {{}}
+"""
+
+
+def test_docker_compose_up_exec_down(api: ApiServer, busybox: str, tmp_path: Path) -> None:
+    """docker-compose (Debian's: 1.29, or 2.x on trixie): a project with a published port, a named volume, a
+    service that reaches another by name; exec, logs, down -v leaves nothing."""
+    compose = shutil.which("docker-compose")
+    if compose is None:
+        pytest.skip("docker-compose is not installed")
+    port = _free_port()
+    (tmp_path / "docker-compose.yml").write_text(COMPOSE_FILE.format(port=port))
+    env = {**os.environ, "DOCKER_HOST": api.url, "COMPOSE_PROJECT_NAME": "proj"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([compose, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+
+    try:
+        up = run("up", "-d")
+        assert up.returncode == 0, up.stderr
+        assert len(run("ps", "-q").stdout.split()) == 2
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/hostname", timeout=10).read().decode()
+        assert re.fullmatch(r"[0-9a-f]{12}\n", page)
+        assert run("exec", "-T", "web", "sh", "-c", "echo $GREETING").stdout == "hi\n"
+        deadline = time.time() + 30
+        while "reached" not in run("logs", "client").stdout:  # the client found web by its service name
+            assert time.time() < deadline, run("logs", "client").stdout
+            time.sleep(0.3)
+    finally:
+        down = run("down", "-v")
+    assert down.returncode == 0, down.stderr
+    c = docker.DockerClient(base_url=api.url)
+    try:
+        assert c.containers.list(all=True) == [] and c.volumes.list() == []
+        assert sorted(n.name for n in c.networks.list()) == ["bridge", "host", "none"]
+    finally:
+        c.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
