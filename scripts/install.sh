@@ -27,8 +27,11 @@ fi
 # docker-compose drives dockyard's API in a compatibility test; where Debian has no package of it, that test is
 # skipped rather than the install failing.
 if [ "${1:-}" = "--test" ] && ! command -v docker-compose >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null 2>&1 \
-    || echo "== docker-compose is not packaged here: its compatibility test will be skipped"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -qq --no-install-recommends docker-compose >/dev/null 2>&1; then
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends docker-compose >/dev/null 2>&1; } \
+      || echo "== docker-compose is not packaged here: its compatibility test will be skipped"
+  fi
 fi
 # docker-registry starts a system service on :5000 when installed; tests start their own registries.
 if systemctl is-active --quiet docker-registry 2>/dev/null; then systemctl stop docker-registry || true; fi
