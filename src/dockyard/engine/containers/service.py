@@ -117,7 +117,11 @@ class ContainerService(ContainerHost):
 
     def _remove_after_failed_start(self, container_id: str) -> None:
         """Remove an auto-remove container whose start failed (its lock held); the start's error is what the caller
-        reports, so a failure here is only logged (a later command reconciles what is left)."""
+        reports, so a failure here is only logged (a later command reconciles what is left). Only a container the
+        failed start left created or exited: one being removed by another process, or still running, is not ours."""
+        current = self.store.get(container_id)
+        if current is None or current.status not in (ContainerStatus.CREATED, ContainerStatus.EXITED):
+            return
         try:
             self.remove_locked(container_id, volumes=True)
         except Exception as exc:  # the start's own error is the one to report
