@@ -111,11 +111,14 @@ volumes:
 
 
 def test_docker_compose_up_exec_down(api: ApiServer, busybox: str, tmp_path: Path) -> None:
-    """docker-compose (Debian's: 1.29, or 2.x on trixie): a project with a published port, a named volume, a
-    service that reaches another by name; exec, logs, down -v leaves nothing."""
+    """docker-compose 1.x (Debian 12's; Debian 13's 2.x is skipped until verified): a project with a published
+    port, a named volume, a service that reaches another by name; exec, logs, down -v leaves nothing."""
     compose = shutil.which("docker-compose")
     if compose is None:
         pytest.skip("docker-compose is not installed")
+    version = subprocess.run([compose, "version", "--short"], capture_output=True, text=True, timeout=30).stdout
+    if not version.startswith("1."):  # Debian 13 packages compose v2, which this test was not yet run with
+        pytest.skip(f"docker-compose {version.strip()}: only 1.x (Debian 12's) is verified here")
     port = _free_port()
     (tmp_path / "docker-compose.yml").write_text(COMPOSE_FILE.format(port=port))
     env = {**os.environ, "DOCKER_HOST": api.url, "COMPOSE_PROJECT_NAME": "proj"}
