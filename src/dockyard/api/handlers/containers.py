@@ -84,7 +84,7 @@ async def list_containers(request: web.Request) -> web.Response:
 
     def work() -> list[dict[str, Any]]:
         from dockyard.api.schemas.containers import container_summary
-        from dockyard.engine.containers.views import endpoint_views
+        from dockyard.engine.containers.endpoints import endpoint_views
 
         svc = engine.containers
         summaries = svc.list(all=flag(request, "all"), limit=limit, filters=parse_filters(request), size=size)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from dockyard.engine.containers.commit import CommitOptions
+    from dockyard.engine.containers.endpoints import EndpointView
     from dockyard.engine.containers.execs import ExecRecord
     from dockyard.engine.containers.files import ArchiveStat, Change, ChangeKind
     from dockyard.engine.containers.options import CreateOptions, MountRequest
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
         UpdateOptions,
         WaitCondition,
     )
-    from dockyard.engine.containers.views import ContainerDetails, EndpointView
+    from dockyard.engine.containers.views import ContainerDetails
 
 __all__ = [
     "ArchiveStat",
@@ -114,7 +115,7 @@ _LAZY = {
     "ExecInfo": "streams",
     "StatsSample": "streams",
     "ContainerDetails": "views",
-    "EndpointView": "views",
+    "EndpointView": "endpoints",
 }
 
 

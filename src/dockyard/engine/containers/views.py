@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dockyard.engine.containers.endpoints import EndpointView, endpoint_views
 from dockyard.engine.containers.listing import ContainerSummary, network_names, status_text
 from dockyard.engine.containers.records import ContainerRecord, PublishedPort
 from dockyard.engine.containers.types import ContainerStatus, MountRequestType
@@ -26,7 +27,6 @@ __all__ = [
     "ContainerDetails",
     "EndpointView",
     "container_details",
-    "endpoint_views",
     "inspect_json",
     "port_bindings",
     "sizes",
@@ -35,21 +35,6 @@ __all__ = [
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 Json = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class EndpointView:
-    """A container's interface on one network, as inspect shows it."""
-
-    network: str
-    network_id: str
-    endpoint_id: str = ""
-    gateway: str = ""
-    ip: str = ""
-    prefix_len: int = 0
-    mac: str = ""
-    aliases: tuple[str, ...] | None = None
-    dns_names: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -437,33 +422,6 @@ def sizes(svc: ContainerService, record: ContainerRecord) -> tuple[int, int]:
     rw = tree_size(svc.layout.layers / "active" / record.id / "upper")
     row = svc.store.db.query_one("SELECT size FROM images WHERE id = ?", (record.image_id,))
     return rw, rw + (int(row[0]) if row else 0)
-
-
-def endpoint_views(svc: ContainerService, record: ContainerRecord) -> list[EndpointView]:
-    """The container's networks as inspect and the API's list show them: live endpoints (address, gateway, MAC)
-    while it is attached, else the names it is configured for."""
-    endpoints: list[EndpointView] = []
-    try:
-        live = {e.network_name: e for e in svc.engine.networks.container_endpoints(record.id)}
-    except DockyardError:
-        live = {}
-    for name in network_names(record) or ([] if not live else list(live)):
-        e = live.get(name)
-        if e is not None:
-            endpoints.append(EndpointView(name, e.network_id, e.id, e.gateway, e.ip, e.prefix_len, e.mac,
-                                          e.aliases or None, e.dns_names or None))  # fmt: skip
-            continue
-        try:
-            network_id = svc.engine.networks.get(name).id
-        except DockyardError:
-            network_id = ""
-        endpoints.append(EndpointView(name, network_id))
-    endpoints += [
-        EndpointView(n, e.network_id, e.id, e.gateway, e.ip, e.prefix_len, e.mac, e.aliases or None)
-        for n, e in live.items()
-        if n not in network_names(record)
-    ]
-    return endpoints
 
 
 def container_details(svc: ContainerService, record: ContainerRecord, *, size: bool = False) -> ContainerDetails:
