@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         ExecCreateOptions,
         ExecInfo,
         MountRequest,
+        RestartPolicy,
         UlimitSpec,
         UpdateOptions,
     )
@@ -131,18 +132,13 @@ def _ulimits(values: Any) -> tuple[UlimitSpec, ...]:
 def create_options(body: Mapping[str, Any], name: str = "") -> CreateOptions:
     """``POST /containers/create?name=`` body -> the service's options (``Config`` at the top level, plus
     ``HostConfig`` and ``NetworkingConfig``)."""
-    from dockyard.engine.containers import CreateOptions, RestartPolicy, RestartPolicyName
+    from dockyard.engine.containers import CreateOptions
 
     image = body.get("Image")
     if not isinstance(image, str) or not image:
         raise InvalidArgument("Config cannot be empty in order to create a container")
     host = _dict(body.get("HostConfig"))
-    restart = _dict(host.get("RestartPolicy"))
-    policy_name = str(restart.get("Name") or "no")
-    try:
-        policy = RestartPolicy(RestartPolicyName(policy_name), _int(restart.get("MaximumRetryCount")))
-    except ValueError:
-        raise InvalidArgument(f"invalid restart policy '{policy_name}'") from None
+    policy = _restart_policy(_dict(host.get("RestartPolicy")))
     endpoints = _dict(_dict(body.get("NetworkingConfig")).get("EndpointsConfig"))
     mode = str(host.get("NetworkMode") or "default")
     primary = _dict(endpoints.get(mode) or endpoints.get("default") or next(iter(endpoints.values()), {}))
@@ -325,9 +321,20 @@ def archive_stat_header(info: ArchiveStat) -> str:
     return base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
 
 
+def _restart_policy(restart: Mapping[str, Any]) -> RestartPolicy:
+    """A ``RestartPolicy`` object of a body (no name: ``no``)."""
+    from dockyard.engine.containers import RestartPolicy, RestartPolicyName
+
+    name = str(restart.get("Name") or "no")
+    try:
+        return RestartPolicy(RestartPolicyName(name), _int(restart.get("MaximumRetryCount")))
+    except ValueError:
+        raise InvalidArgument(f"invalid restart policy '{name}'") from None
+
+
 def update_options(body: Mapping[str, Any]) -> UpdateOptions:
     """``POST /containers/{id}/update``: the resources and restart policy a body sets (absent or null: kept)."""
-    from dockyard.engine.containers import RestartPolicy, RestartPolicyName, UpdateOptions
+    from dockyard.engine.containers import UpdateOptions
 
     def number(key: str) -> int | None:
         value = body.get(key)
@@ -337,14 +344,8 @@ def update_options(body: Mapping[str, Any]) -> UpdateOptions:
         value = body.get(key)
         return None if value in (None, "") else str(value)
 
-    policy = None
     restart = body.get("RestartPolicy")
-    if isinstance(restart, Mapping) and restart.get("Name") is not None:
-        name = str(restart.get("Name") or "no")
-        try:
-            policy = RestartPolicy(RestartPolicyName(name), _int(restart.get("MaximumRetryCount")))
-        except ValueError:
-            raise InvalidArgument(f"invalid restart policy '{name}'") from None
+    policy = _restart_policy(restart) if isinstance(restart, Mapping) and restart.get("Name") is not None else None
     return UpdateOptions(
         memory=number("Memory") or None,
         memory_swap=number("MemorySwap") or None,

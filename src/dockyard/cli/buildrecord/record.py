@@ -23,6 +23,7 @@ __all__ = [
     "FORMAT",
     "RECORDS_DIR",
     "digest",
+    "drop_all",
     "file_sha256",
     "load",
     "read",
@@ -35,6 +36,14 @@ __all__ = [
 
 FORMAT = 1
 RECORDS_DIR = "build-records"
+
+
+def drop_all(state_root: str | os.PathLike[str]) -> None:
+    """Forget every record: after a prune of the build cache, the images they replay may be gone (their checks
+    would fail and the builder run anyway)."""
+    import shutil
+
+    shutil.rmtree(os.path.join(state_root, RECORDS_DIR), ignore_errors=True)
 
 
 def trace(text: str) -> None:

@@ -69,12 +69,10 @@ def prune_cmd(all_: bool, filters: tuple[str, ...], force: bool) -> None:
             return
     engine = _engine()
     report = engine.builds.prune(BuildPruneOptions(all=all_, until=until))
-    if report.deleted:  # the "nothing changed" records would fail their checks now: drop them
-        import shutil
+    if report.deleted:
+        from dockyard.cli.buildrecord.record import drop_all
 
-        from dockyard.cli.buildrecord.record import RECORDS_DIR
-
-        shutil.rmtree(engine.settings.layout.root / RECORDS_DIR, ignore_errors=True)
+        drop_all(engine.settings.layout.root)
     if report.deleted:
         click.echo("Deleted build cache objects:")
         for key in report.deleted:

@@ -16,8 +16,10 @@ from dockyard.cli.output import human_duration, human_size, render_rows
 
 if TYPE_CHECKING:
     from dockyard.engine import Engine
+    from dockyard.engine.images import PruneReport
 
 __all__ = [
+    "deleted_lines",
     "history_cmd",
     "image_group",
     "import_cmd",
@@ -120,6 +122,11 @@ image_group.add_command(inspect_cmd)
 
 
 # -- prune ------------------------------------------------------------------------------------------------
+def deleted_lines(report: PruneReport) -> list[str]:
+    """What an image prune removed, as docker lists it: ``untagged: <ref>`` and ``deleted: <id>`` lines."""
+    return [f"untagged: {r.untagged}" if r.untagged else f"deleted: {r.deleted}" for r in report.deleted]
+
+
 @click.command("prune")
 @click.option("-a", "--all", "all_", is_flag=True, help="Remove all unused images, not just dangling ones")
 @click.option("--filter", "filters", multiple=True, help="Provide filter values (e.g. 'until=<timestamp>')")
@@ -139,10 +146,7 @@ def prune_cmd(all_: bool, filters: tuple[str, ...], force: bool) -> None:
             return
     report = _engine().images.prune(all=all_, filters=ImageFilters.parse(filters))
     if report.deleted:
-        click.echo("Deleted Images:")
-        for r in report.deleted:
-            click.echo(f"untagged: {r.untagged}" if r.untagged else f"deleted: {r.deleted}")
-        click.echo("")
+        click.echo("\n".join(["Deleted Images:", *deleted_lines(report), ""]))
     click.echo(f"Total reclaimed space: {human_size(report.space_reclaimed)}")
 
 

@@ -81,6 +81,7 @@ def _warnings(all_: bool, volumes: bool) -> list[str]:
 @click.option("--volumes", is_flag=True, help="Prune volumes")
 def system_prune_cmd(all_: bool, filters: tuple[str, ...], force: bool, volumes: bool) -> None:
     """Remove unused data."""
+    from dockyard.cli.commands.image import deleted_lines
     from dockyard.engine.builds import BuildPruneOptions
     from dockyard.engine.images import ImageFilters
     from dockyard.engine.networks import NetworkFilters
@@ -111,15 +112,12 @@ def system_prune_cmd(all_: bool, filters: tuple[str, ...], force: bool, volumes:
         section("Deleted Volumes:", list(pruned.deleted))
     images = engine.images.prune(all=all_, filters=ImageFilters.parse(filters))
     reclaimed += images.space_reclaimed
-    section("Deleted Images:", [f"untagged: {r.untagged}" if r.untagged else f"deleted: {r.deleted}"
-                                for r in images.deleted])  # fmt: skip
+    section("Deleted Images:", deleted_lines(images))
     cache = engine.builds.prune(BuildPruneOptions(all=all_))
-    if cache.deleted:  # cached-build records would fail their checks now: drop them, as builder prune does
-        import shutil
+    if cache.deleted:
+        from dockyard.cli.buildrecord.record import drop_all
 
-        from dockyard.cli.buildrecord.record import RECORDS_DIR
-
-        shutil.rmtree(engine.settings.layout.root / RECORDS_DIR, ignore_errors=True)
+        drop_all(engine.settings.layout.root)
     reclaimed += cache.space_reclaimed
     section("Deleted build cache objects:", [key.removeprefix("sha256:")[:25] for key in cache.deleted])
     click.echo(f"Total reclaimed space: {human_size(reclaimed, 4)}")
