@@ -245,6 +245,9 @@ def _fail(exc: BaseException, debug: bool, args: list[str] | None = None) -> Non
             traceback.print_exc()
         from dockyard.cli.output import print_error
 
+        if _is_run(args):
+            _report_run_error(exc)
+            sys.exit(getattr(exc, "exit_code", 125))
         if _engine_errors_are_125(args):
             print_error(exc)
             sys.exit(getattr(exc, "exit_code", 125))
@@ -269,6 +272,32 @@ def _fail(exc: BaseException, debug: bool, args: list[str] | None = None) -> Non
         print_error(DockyardError(f"{where}{exc.strerror or exc}"))
         sys.exit(125)
     raise exc
+
+
+def _is_run(args: list[str] | None) -> bool:
+    if args is None:
+        return False
+    from dockyard.cli.warmclient import command_words
+
+    words = command_words(args)
+    return words[:1] == ["run"] or words[:2] == ["container", "run"]
+
+
+def _report_run_error(exc: BaseException) -> None:
+    """What ``run`` could not do, in the docker CLI's words: ``dockyard: Error response from daemon: <message>.``,
+    and ``See 'dockyard run --help'.`` when the container was never started (exit 125; a command that could not
+    start, 126 or 127, gets no help line). A reference the client itself cannot parse is not the daemon's answer."""
+    message = (getattr(exc, "message", None) or str(exc)).rstrip(".")
+    if not message.startswith("invalid reference format"):
+        message = f"Error response from daemon: {message}"
+    lines = [f"dockyard: {message}."]
+    if getattr(exc, "exit_code", 125) == 125:
+        lines.append("See 'dockyard run --help'.")
+    hint = getattr(exc, "hint", None)
+    if hint:
+        lines.append(f"Hint: {hint}")
+    sys.stderr.write("\n".join(lines) + "\n")
+    sys.stderr.flush()
 
 
 def _engine_errors_are_125(args: list[str] | None) -> bool:

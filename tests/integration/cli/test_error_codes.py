@@ -33,7 +33,20 @@ def test_daemon_errors_exit_1(cli: Cli, busybox: str, tmp_path: object, args: tu
 
 def test_run_and_usage_errors_exit_125(cli: Cli, busybox: str) -> None:
     r = cli("run", "--rm", "--network", "nosuchnet", "busybox", "true", check=False)
-    assert (r.returncode, r.stderr) == (125, "Error: network nosuchnet not found\n")
+    assert (r.returncode, r.stderr) == (
+        125,
+        "dockyard: Error response from daemon: network nosuchnet not found.\nSee 'dockyard run --help'.\n",
+    )
+    r = cli("run", "--rm", "busybox", "nosuchcommand", check=False)  # started: no help line, docker's 127
+    assert (r.returncode, r.stderr) == (
+        127,
+        'dockyard: Error response from daemon: exec: "nosuchcommand": executable file not found in $PATH.\n',
+    )
+    r = cli("run", "--rm", "Busybox", check=False)  # the client's own parse: not the daemon's answer
+    assert (r.returncode, r.stderr) == (
+        125,
+        "dockyard: invalid reference format: repository name must be lowercase.\nSee 'dockyard run --help'.\n",
+    )
     r = cli("images", "--no-such-flag", check=False)
     assert r.returncode == 125 and "No such option" in r.stderr
     r = cli("inspect", "nosuch", check=False)  # the generic inspect's own words, as docker's CLI says them

@@ -163,15 +163,19 @@ def test_name_conflict(dy: Cli) -> None:
     proc = dy("run", "--name", "web", "busybox", check=False)
     assert proc.returncode == 125
     assert proc.stderr.strip() == (
-        f'Error: Conflict. The container name "/web" is already in use by container "{first}". '
-        "You have to remove (or rename) that container to be able to reuse that name."
+        f'dockyard: Error response from daemon: Conflict. The container name "/web" is already in use by container '
+        f'"{first}". You have to remove (or rename) that container to be able to reuse that name.\n'
+        "See 'dockyard run --help'."
     )
     assert dy("ps", "-aq").stdout.split() == [first[:12]]
 
 
 def test_unknown_image(dy: Cli) -> None:
     proc = dy("run", "--pull", "never", "no-such-image", check=False)
-    assert proc.returncode == 125 and proc.stderr.strip() == "Error: No such image: no-such-image:latest"
+    assert (proc.returncode, proc.stderr) == (
+        125,
+        "dockyard: Error response from daemon: No such image: no-such-image:latest.\nSee 'dockyard run --help'.\n",
+    )
     proc = dy("run", "no-such-image", check=False)
     assert proc.returncode == 125
     assert proc.stderr.startswith("Unable to find image 'no-such-image:latest' locally\n")
