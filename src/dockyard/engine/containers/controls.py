@@ -62,11 +62,23 @@ def stop_container(svc: ContainerService, record: ContainerRecord, timeout: int 
         bundle = svc.bundle(cid)
         if read_exit(bundle.path) is None:
             wait_for = 10**9 if timeout < 0 else timeout
+            stop_signal = _stop_signal(current, signal)
+            svc.emit(current, "kill", {"signal": _signal_number(stop_signal)})
             try:
-                svc.runtime.stop(cid, bundle, signal=_stop_signal(current, signal), timeout=wait_for)
+                svc.runtime.stop(cid, bundle, signal=stop_signal, timeout=wait_for)
             except NotFound:
                 pass
         finish_run(svc, cid, current.run_token, lost=True)
+        svc.emit(current, "stop")
+
+
+def _signal_number(signal: str) -> str:
+    from dockyard.runtime import parse_signal
+
+    try:
+        return str(parse_signal(signal))
+    except Exception:
+        return signal
 
 
 def kill_container(svc: ContainerService, record: ContainerRecord, signal: str = "KILL") -> None:
@@ -88,6 +100,7 @@ def kill_container(svc: ContainerService, record: ContainerRecord, signal: str =
         pass
     except Conflict as exc:
         raise Conflict(f"Cannot kill container: {record.name}: {exc.message}") from None
+    svc.emit(current, "kill", {"signal": str(number)})
     if number == 9:
         code = svc.runtime.wait(cid, svc.bundle(cid), KILL_WAIT)
         if code is not None:
@@ -100,7 +113,8 @@ def restart_container(svc: ContainerService, record: ContainerRecord, timeout: i
         current = svc.store.get(record.id)
         if current is None:
             raise NotFound(f"No such container: {record.name}")
-        start_container(svc, current)
+        started = start_container(svc, current)
+        svc.emit(started, "restart")
 
 
 def pause_container(svc: ContainerService, record: ContainerRecord) -> None:
@@ -112,6 +126,7 @@ def pause_container(svc: ContainerService, record: ContainerRecord) -> None:
             raise Conflict(f"Container {record.id} is not running")
         svc.runtime.pause(record.id)
         svc.store.update(record.id, status=ContainerStatus.PAUSED)
+        svc.emit(current, "pause")
 
 
 def unpause_container(svc: ContainerService, record: ContainerRecord) -> None:
@@ -121,6 +136,7 @@ def unpause_container(svc: ContainerService, record: ContainerRecord) -> None:
             raise Conflict(f"Container {record.id} is not paused")
         svc.runtime.resume(record.id)
         svc.store.update(record.id, status=ContainerStatus.RUNNING)
+        svc.emit(current, "unpause")
 
 
 def remove_container(svc: ContainerService, record: ContainerRecord, *, force: bool, volumes: bool) -> None:
@@ -165,6 +181,7 @@ def remove_locked(svc: ContainerService, container_id: str, *, volumes: bool) ->
 
     shutil.rmtree(svc.container_dir(container_id), ignore_errors=True)
     svc.store.delete(container_id)
+    svc.emit(record, "destroy")
     svc.locks.forget(container_id)
     log.debug("removed container %s", container_id[:12])
 

@@ -229,6 +229,9 @@ class ContainerService(ContainerHost):
         if name == record.name:
             raise InvalidArgument("Renaming a container with the same name as its current name")
         self.store.rename(record.id, name)
+        from dataclasses import replace
+
+        self.emit(replace(record, name=name), "rename", {"oldName": "/" + record.name})
         if record.status.active:
             self._refresh_dns(record.id)
 
