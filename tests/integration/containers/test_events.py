@@ -123,3 +123,20 @@ def test_docker_cli_sees_the_events(dy: Cli, api_socket: Path, tmp_path: Path) -
         check=True,
     ).stdout.splitlines()
     assert len(past) == 1 and " container die " in past[0] and "(exitCode=0, image=busybox, name=ev3)" in past[0]
+
+
+def test_image_and_volume_events(dy: Cli) -> None:
+    image_id = dy("images", "-q", "--no-trunc", "busybox").stdout.strip()
+    dy("tag", "busybox", "evtag:v1")
+    dy("rmi", "evtag:v1")
+    dy("volume", "create", "evvol")
+    dy("volume", "rm", "evvol")
+    lines = dy("events", "--since", "1m", "--until", "0s", "-f", "type=image", "-f", "type=volume").stdout.splitlines()
+    tail = [line.split(" ", 1)[1] for line in lines[-4:]]
+    assert tail == [
+        f"image tag {image_id} (name=evtag:v1)",
+        f"image untag {image_id} (name={image_id})",
+        "volume create evvol (driver=local)",
+        "volume destroy evvol (driver=local)",
+    ], lines
+    assert [e["Action"] for e in _events(dy, "-f", "image=evtag")] == ["tag"]
