@@ -417,13 +417,19 @@ class ImageService:
                 for tag in r.tags:
                     self.store.images.untag(tag)
                     reports.append(DeleteReport(untagged=tag.familiar))
+                    self._event("untag", str(r.id), str(r.id))
                 for d in r.digests:
                     self.store.images.remove_digest(d)
                     reports.append(DeleteReport(untagged=d.familiar))
+                    self._event("untag", str(r.id), str(r.id))
                 self.store.images.delete(r.id)
                 reports.append(DeleteReport(deleted=str(r.id)))
+                self._event("delete", str(r.id), str(r.id))
                 changed = True
         freed = self.store.gc().bytes_freed
+        from dockyard.engine.events import record as record_event
+
+        record_event(self.engine.database, "image", "prune", "", {"reclaimed": str(freed + before)})
         return PruneReport(tuple(reports), freed + before)
 
     # -- history -----------------------------------------------------------------------------------

@@ -228,7 +228,11 @@ class NetworkService:
                 deleted.append(net.name)
             except DockyardError:
                 continue
+            self._event("destroy", net)
         self.manager.sweep()
+        from dockyard.engine.events import record as record_event
+
+        record_event(self._engine.database, "network", "prune", "", {"reclaimed": "0"})
         return PruneReport(tuple(sorted(deleted)))
 
     # -- connect / disconnect (need the container service) -------------------------------------------------

@@ -274,6 +274,9 @@ def prune_containers(svc: ContainerService, filters: Sequence[str] = ()) -> Prun
         if svc.store.get(record.id) is None:
             deleted.append(record.id)
             reclaimed += rw
+    from dockyard.engine.events import record as record_event
+
+    record_event(svc.engine.database, "container", "prune", "", {"reclaimed": str(reclaimed)})
     return PruneReport(tuple(deleted), reclaimed)
 
 

@@ -249,6 +249,9 @@ class VolumeService:
                 continue
             deleted.append(vol.name)
             reclaimed += size
+        from dockyard.engine.events import record as record_event
+
+        record_event(self.db, "volume", "prune", "", {"reclaimed": str(reclaimed)})
         return PruneReport(tuple(deleted), reclaimed)
 
     # -- the container service's hooks ---------------------------------------------------------------------
