@@ -70,6 +70,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             last = max(last, await send(await in_thread(log.since, since=since, until=until)))
         while until is None or time.time() <= until:
             await asyncio.sleep(_POLL_INTERVAL)
+            if request.transport is None or request.transport.is_closing():
+                break  # the client left (aiohttp does not cancel the handler for it)
             last = max(last, await send(await in_thread(log.since, after_seq=last, until=until)))
     except (asyncio.CancelledError, ConnectionResetError):
         pass
