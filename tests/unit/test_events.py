@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.cli.commands.events import EventView, parse_bound
+from dockyard.cli.commands.events import EventView, event_view, parse_bound
 from dockyard.cli.output import Template
 from dockyard.engine.events import EventFilter, EventLog, format_line, message, record
 from dockyard.errors import InvalidArgument
@@ -110,6 +110,9 @@ def test_templates_see_go_field_names() -> None:
     )
     assert Template("{{.Scope}} {{.Time}}").render(view) == "local 1795942690"
     assert Template("{{json .}}").render(view).startswith('{"status":"start","id":"3f4e')
+    shown = event_view(_container("start"))
+    assert Template("{{.Actor.Attributes.signal}}|{{.Actor.Attributes.name}}").render(shown) == "<no value>|foo"
+    assert '"Attributes":{"image":"busybox:latest","name":"foo","app":"web"}' in Template("{{json .}}").render(shown)
 
 
 def test_log_round_trip_and_bounds(tmp_path: Path) -> None:

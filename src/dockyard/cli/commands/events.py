@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-__all__ = ["EventView", "events_cmd", "parse_bound"]
+__all__ = ["EventView", "event_view", "events_cmd", "parse_bound"]
 
 POLL_INTERVAL = 0.15
 
@@ -27,6 +27,24 @@ class EventView(dict[str, Any]):
         if key in self._GO_NAMES and not super().__contains__(key):
             return super().get(self._GO_NAMES[key], "")
         return super().__getitem__(key)
+
+
+class _GoMap(dict[str, str]):
+    """Attributes as a Go ``map[string]string`` reads in a template: a missing key is ``<no value>``."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: str) -> str:
+        return "<no value>"
+
+
+def event_view(ev: dict[str, Any]) -> EventView:
+    """An event as ``--format`` templates see it."""
+    view = EventView(ev)
+    actor = ev["Actor"]
+    view["Actor"] = {"ID": actor["ID"], "Attributes": _GoMap(actor["Attributes"])}
+    return view
 
 
 def parse_bound(value: str | None, now: float) -> float | None:
@@ -66,7 +84,7 @@ def events_cmd(filters: tuple[str, ...], fmt: str | None, since: str | None, unt
         for seq, ev in batch:
             last = seq
             if match.matches(ev):
-                click.echo(template.render(EventView(ev)) if template else format_line(ev), nl=True)
+                click.echo(template.render(event_view(ev)) if template else format_line(ev), nl=True)
         return last
 
     try:

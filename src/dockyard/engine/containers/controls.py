@@ -43,9 +43,12 @@ def _stop_signal(record: ContainerRecord, signal: str = "") -> str:
     return signal or record.config.stop_signal or "SIGTERM"
 
 
-def stop_container(svc: ContainerService, record: ContainerRecord, timeout: int | None, signal: str = "") -> None:
+def stop_container(
+    svc: ContainerService, record: ContainerRecord, timeout: int | None, signal: str = "", *, removing: bool = False
+) -> None:
     """Docker's stop: the stop signal, ``timeout`` seconds (``-1``: forever), then SIGKILL; the run is finished
-    (network, mounts released) before this returns. Stopping a stopped container is not an error."""
+    (network, mounts released) before this returns. Stopping a stopped container is not an error. ``removing``:
+    for ``rm -f``, whose events are Docker's kill (SIGKILL) and die, without a stop."""
     cid = record.id
     with svc.locks.hold(cid):
         current = svc.store.get(cid)
@@ -63,13 +66,14 @@ def stop_container(svc: ContainerService, record: ContainerRecord, timeout: int 
         if read_exit(bundle.path) is None:
             wait_for = 10**9 if timeout < 0 else timeout
             stop_signal = _stop_signal(current, signal)
-            svc.emit(current, "kill", {"signal": _signal_number(stop_signal)})
+            svc.emit(current, "kill", {"signal": "9" if removing else _signal_number(stop_signal)})
             try:
                 svc.runtime.stop(cid, bundle, signal=stop_signal, timeout=wait_for)
             except NotFound:
                 pass
         finish_run(svc, cid, current.run_token, lost=True)
-        svc.emit(current, "stop")
+        if not removing:
+            svc.emit(current, "stop")
 
 
 def _signal_number(signal: str) -> str:
@@ -159,7 +163,7 @@ def remove_container(svc: ContainerService, record: ContainerRecord, *, force: b
                     f"You cannot remove a running container {cid}. "
                     "Stop the container before attempting removal or force remove"
                 )
-            stop_container(svc, current, 0)
+            stop_container(svc, current, 0, removing=True)
         remove_locked(svc, cid, volumes=volumes)
 
 

@@ -304,6 +304,8 @@ def finish_run(svc: ContainerService, container_id: str, token: str = "", *, los
             code, when = exited
         oom = (directory / "oom").exists()
         release_run(svc, record, exited=exited is not None)
+        if oom:
+            svc.emit(record, "oom", when=max(when, record.started_at))
         # when it exited (the exit file's time: a run found ended later is dated right), never before its start
         svc.emit(record, "die", {"exitCode": str(code)}, when=max(when, record.started_at))
         delay = restart_delay(record, code, when - record.started_at)

@@ -267,6 +267,7 @@ class ContainerService(ContainerHost):
             from dockyard.engine.containers.codec import dumps
 
             self.store.update(current.id, options=dumps(new))
+        self.emit(record, "update")
         return []
 
     def _refresh_dns(self, container_id: str) -> None:
@@ -394,6 +395,7 @@ class ContainerService(ContainerHost):
         record = self.get(name_or_id)
         with container_root(self, record, with_mounts=False) as root:
             export_root(root, out)
+        self.emit(record, "export")
 
     def commit(self, name_or_id: str, options: CommitOptions) -> str:
         """A new image from the container's changes; its ID (``sha256:...``)."""
