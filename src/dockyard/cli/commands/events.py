@@ -3,6 +3,7 @@ record them (the CLI has no daemon to subscribe to: it polls the state root's da
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -81,10 +82,14 @@ def events_cmd(filters: tuple[str, ...], fmt: str | None, since: str | None, unt
 
     def show(batch: list[tuple[int, dict[str, Any]]]) -> int:
         last = 0
+        lines = []
         for seq, ev in batch:
             last = seq
             if match.matches(ev):
-                click.echo(template.render(event_view(ev)) if template else format_line(ev), nl=True)
+                lines.append(template.render(event_view(ev)) if template else format_line(ev))
+        if lines:  # at once, also into a pipe (``dockyard events | grep die``)
+            sys.stdout.write("".join(line + "\n" for line in lines))
+            sys.stdout.flush()
         return last
 
     try:
