@@ -146,3 +146,10 @@ def test_recording_never_raises(tmp_path: Path) -> None:
     db = open_database(tmp_path / "db.sqlite")
     db.close()
     record(db, "container", "create", CID, {})  # a closed connection: logged, not raised
+
+
+def test_exec_events_match_event_filters_by_prefix() -> None:
+    ev = _container("exec_start: sh -c true", execID="e1")
+    assert EventFilter(["event=exec_start"]).matches(ev)
+    assert not EventFilter(["event=exec_create"]).matches(ev)
+    assert not EventFilter(["event=start"]).matches(ev)  # the others stay exact

@@ -214,8 +214,10 @@ class EventFilter:
     def matches(self, ev: Mapping[str, Any]) -> bool:
         actor = ev["Actor"]
         attrs = actor["Attributes"]
+        # Docker: ``event=exec_start`` matches ``exec_start: sh -c ...`` (a prefix) for these three
+        fuzzy = any(v in ("health_status", "exec_create", "exec_start") for v in self.values.get("event", ()))
         return (
-            self._exact("event", ev["Action"])
+            (self._fuzzy("event", ev["Action"]) if fuzzy else self._exact("event", ev["Action"]))
             and self._exact("type", ev["Type"])
             and self._exact("scope", ev.get("scope", "local"))
             and self._named("container", ev)
