@@ -75,6 +75,7 @@ COMMANDS: dict[str, str] = {
     # everything else
     "inspect": "dockyard.cli.commands.inspect:inspect_cmd",
     "info": "dockyard.cli.commands.system:info_cmd",
+    "events": "dockyard.cli.commands.events:events_cmd",
     "version": "dockyard.cli.commands.system:version_cmd",
 }
 
@@ -88,6 +89,7 @@ SUMMARIES: dict[str, str] = {
     "cp": "Copy files/folders between a container and the local filesystem.",
     "create": "Create a new container.",
     "diff": "Inspect changes to files or directories on a container's filesystem.",
+    "events": "Get real time events from the server.",
     "exec": "Execute a command in a running container.",
     "export": "Export a container's filesystem as a tar archive.",
     "history": "Show the history of an image.",

@@ -311,6 +311,7 @@ def _record(
     record, _ = write_image(
         engine.store, lease, config_bytes, blobs, tags=tags, manifest=manifest, manifest_media_type=manifest_media_type
     )
+    _image_event(engine, "load", str(record.id))
     for t in tags:
         old = previous[t]
         if old is not None and old.id != record.id:
@@ -409,7 +410,15 @@ def import_rootfs(
             comment=message,
         )
         record, _ = write_image(store, lease, image_config.to_json(), [lb], tags=[ref] if ref else [])
+    _image_event(engine, "import", str(record.id))
     return str(record.id)
+
+
+def _image_event(engine: Engine, action: str, image_id: str) -> None:
+    """Docker's ``load``/``import`` events: the image's ID as its actor and its name."""
+    from dockyard.engine.events import record as record_event
+
+    record_event(engine.database, "image", action, image_id, {"name": image_id})
 
 
 class _open_source:

@@ -286,6 +286,7 @@ class DistributionService:
         Errors found before anything is emitted (bad reference, ``manifest unknown``, ``unauthorized``) are raised
         as they are; later ones too, after the events that were emitted so far.
         """
+        from dockyard.engine.events import record as record_event
         from dockyard.oci.descriptor import Platform
         from dockyard.oci.reference import parse_reference
         from dockyard.registry.progress import downloaded_newer, image_up_to_date
@@ -309,6 +310,7 @@ class DistributionService:
             targets = [reference.with_tag(t) for t in client.list_tags()] if options.all_tags else [reference]
             for target in targets:
                 results.append(puller.pull(puller.resolve(target)))
+                record_event(self.engine.database, "image", "pull", target.familiar, {"name": target.familiar})
         updated = any(r.updated for r in results)
         sink((downloaded_newer if updated else image_up_to_date)(reference.familiar))
         last = results[-1] if results else None
@@ -329,6 +331,7 @@ class DistributionService:
         credentials: AuthConfig | None = None,
     ) -> PushReport:
         """Push the local image tagged ``NAME[:TAG]`` (every tag of ``NAME`` with ``all_tags``) to its registry."""
+        from dockyard.engine.events import record as record_event
         from dockyard.oci.descriptor import Platform
         from dockyard.oci.reference import parse_reference
         from dockyard.registry.progress import push_refers_to
@@ -362,6 +365,7 @@ class DistributionService:
             pusher = ImagePusher(self.engine.store, client, sink, concurrency=concurrency, sources=self.blob_sources())
             for target, record in targets:
                 results.append(pusher.push(target, record))
+                record_event(self.engine.database, "image", "push", target.familiar, {"name": target.familiar})
         last = results[-1]
         log.info("pushed %s", reference)
         return PushReport(str(reference), str(last.digest), last.size)

@@ -250,7 +250,14 @@ class ImageService:
             raise InvalidArgument("refusing to create a tag with a digest reference")
         ref = ref.with_default_tag()
         self.store.images.tag(ref, record.id)
+        self._event("tag", str(record.id), ref.familiar)
         return ref
+
+    def _event(self, action: str, image_id: str, name: str) -> None:
+        """An image event as Docker records it: the image (or, for pull and push, the reference) and a name."""
+        from dockyard.engine.events import record as record_event
+
+        record_event(self.engine.database, "image", action, image_id, {"name": name})
 
     # -- removal -----------------------------------------------------------------------------------
     def users(self, image_id: Digest) -> builtins.list[ImageUser]:
@@ -280,6 +287,15 @@ class ImageService:
 
     def _remove_one(self, name: str, options: RemoveOptions) -> builtins.list[DeleteReport]:
         record = self.resolve(name)
+        reports = self._remove_resolved(name, record, options)
+        for report in reports:  # Docker names the image by its ID in both (``untag`` of busybox: sha256:...)
+            if report.untagged:
+                self._event("untag", str(record.id), str(record.id))
+            if report.deleted:
+                self._event("delete", report.deleted, report.deleted)
+        return reports
+
+    def _remove_resolved(self, name: str, record: ImageRecord, options: RemoveOptions) -> builtins.list[DeleteReport]:
         images = self.store.images
         by_name = self._named_reference(name, record)
         reports: builtins.list[DeleteReport] = []
@@ -401,13 +417,19 @@ class ImageService:
                 for tag in r.tags:
                     self.store.images.untag(tag)
                     reports.append(DeleteReport(untagged=tag.familiar))
+                    self._event("untag", str(r.id), str(r.id))
                 for d in r.digests:
                     self.store.images.remove_digest(d)
                     reports.append(DeleteReport(untagged=d.familiar))
+                    self._event("untag", str(r.id), str(r.id))
                 self.store.images.delete(r.id)
                 reports.append(DeleteReport(deleted=str(r.id)))
+                self._event("delete", str(r.id), str(r.id))
                 changed = True
         freed = self.store.gc().bytes_freed
+        from dockyard.engine.events import record as record_event
+
+        record_event(self.engine.database, "image", "prune", "", {"reclaimed": str(freed + before)})
         return PruneReport(tuple(reports), freed + before)
 
     # -- history -----------------------------------------------------------------------------------

@@ -158,7 +158,18 @@ class NetworkService:
     # -- verbs ---------------------------------------------------------------------------------------------
 
     def create(self, request: NetworkCreate) -> Network:
-        return self.manager.create_network(request)
+        net = self.manager.create_network(request)
+        self._event("create", net)
+        return net
+
+    def _event(self, action: str, net: Network, container_id: str = "") -> None:
+        """A network event as Docker records it: the network's ID, its name and driver (and the container)."""
+        from dockyard.engine.events import record as record_event
+
+        attrs = {"name": net.name, "type": str(net.driver.value)}
+        if container_id:
+            attrs["container"] = container_id
+        record_event(self._engine.database, "network", action, net.id, attrs)
 
     def list(self, filters: NetworkFilters | None = None) -> list[Network]:
         nets = [*self.manager.networks(), self._builtin("host"), self._builtin("none")]
@@ -195,10 +206,11 @@ class NetworkService:
         reports = []
         for name in names_or_ids:
             try:
-                if name in ("host", "none") or self.get(name).driver is not Driver.BRIDGE:
-                    net = self.get(name)
+                net = self.get(name)
+                if name in ("host", "none") or net.driver is not Driver.BRIDGE:
                     raise FailedPrecondition(f"{net.name} is a pre-defined network and cannot be removed")
                 self.manager.delete_network(name)
+                self._event("destroy", net)
                 reports.append(DeleteReport(name))
             except DockyardError as exc:
                 reports.append(DeleteReport(name, exc.message))
@@ -216,7 +228,11 @@ class NetworkService:
                 deleted.append(net.name)
             except DockyardError:
                 continue
+            self._event("destroy", net)
         self.manager.sweep()
+        from dockyard.engine.events import record as record_event
+
+        record_event(self._engine.database, "network", "prune", "", {"reclaimed": "0"})
         return PruneReport(tuple(sorted(deleted)))
 
     # -- connect / disconnect (need the container service) -------------------------------------------------
@@ -243,6 +259,7 @@ class NetworkService:
             endpoint = next(e for e in att.endpoints if e.network_id == net.id)
         # remembered by the container: every later start attaches it to this network too
         self._engine.containers.record_network(target.id, net.name, options.aliases, options.ip or "")
+        self._event("connect", net, target.id)
         return endpoint
 
     def disconnect(self, network: str, container: str, force: bool = False) -> None:
@@ -252,6 +269,7 @@ class NetworkService:
         if not removed and not force and target.netns is not None:
             raise FailedPrecondition(f"container {target.id} is not connected to network {net.name}")
         self._engine.containers.forget_network(target.id, net.name)
+        self._event("disconnect", net, target.id)
 
     # -- the container service's calls ---------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ that records it, so a killed process never leaves a half-migrated schema. Compon
 * ``network``    networks, endpoints, ports, sandboxes (network/state.py)
 * ``build``      the build cache (build/)
 * ``distribution`` blob_sources: where blobs were seen, for cross-repository mounts (registry/sources.py)
+* ``events``     events: Docker's event log, for ``events`` and ``GET /events`` (engine/events.py)
 """
 
 from __future__ import annotations

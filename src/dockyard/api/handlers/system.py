@@ -28,23 +28,57 @@ async def disk_usage(request: web.Request) -> web.Response:
 
 
 async def events(request: web.Request) -> web.StreamResponse:
-    """An events stream with no events yet: held open until the client leaves (or ``until`` passes)."""
+    """Docker's event stream: the past events ``since``/``until`` ask for, then new ones as any dockyard process
+    records them (the log is polled), one JSON object a line, until ``until`` passes or the client leaves."""
+    import json
+    import time
+
+    from dockyard.api.handlers.common import parse_filters
+    from dockyard.engine.events import EventFilter, EventLog
+    from dockyard.errors import InvalidArgument
+    from dockyard.timeutil import parse_timestamp
+
+    now = time.time()
+    bounds: list[float | None] = []
+    for key in ("since", "until"):
+        value = request.query.get(key, "")
+        try:
+            bounds.append(parse_timestamp(value, now) if value else None)
+        except ValueError:
+            raise InvalidArgument(f'failed to parse value as time or duration: "{value}"') from None
+    since, until = bounds
+    match = EventFilter(parse_filters(request))
+    log = await in_thread(EventLog, engine_of(request).database)
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
     await response.prepare(request)
-    until = request.query.get("until")
+
+    async def send(batch: list[tuple[int, dict[str, object]]]) -> int:
+        last = 0
+        lines = []
+        for seq, ev in batch:
+            last = seq
+            if match.matches(ev):
+                lines.append(json.dumps(ev, separators=(",", ":")) + "\n")
+        if lines:
+            await response.write("".join(lines).encode())
+        return last
+
     try:
-        if until:
-            import time
-
-            from dockyard.timeutil import parse_timestamp
-
-            await asyncio.sleep(max(0.0, parse_timestamp(until) - time.time()))
-        else:
-            await asyncio.Event().wait()
-    except asyncio.CancelledError:
+        last = await in_thread(log.last_seq)
+        if since is not None or until is not None:
+            last = max(last, await send(await in_thread(log.since, since=since, until=until)))
+        while until is None or time.time() <= until:
+            await asyncio.sleep(_POLL_INTERVAL)
+            if request.transport is None or request.transport.is_closing():
+                break  # the client left (aiohttp does not cancel the handler for it)
+            last = max(last, await send(await in_thread(log.since, after_seq=last, until=until)))
+    except (asyncio.CancelledError, ConnectionResetError):
         pass
     return response
+
+
+_POLL_INTERVAL = 0.2
 
 
 def register(router: Router) -> None:

@@ -20,6 +20,7 @@ __all__ = ["check_cmd", "info_cmd", "system_group", "version_cmd"]
         "service": "dockyard.cli.commands.service:service_cmd",
         "prune": "dockyard.cli.commands.prune:system_prune_cmd",
         "df": "dockyard.cli.commands.prune:df_cmd",
+        "events": "dockyard.cli.commands.events:events_cmd",
     },
 )
 def system_group() -> None:

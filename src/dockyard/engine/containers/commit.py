@@ -173,4 +173,7 @@ def commit_container(svc: ContainerService, record: ContainerRecord, opts: Commi
         finally:
             if paused:
                 svc.runtime.resume(record.id)
+    svc.emit(
+        record, "commit", {"comment": opts.message, "imageID": str(image.id), "imageRef": ref.familiar if ref else ""}
+    )
     return str(image.id)

@@ -43,9 +43,12 @@ def _stop_signal(record: ContainerRecord, signal: str = "") -> str:
     return signal or record.config.stop_signal or "SIGTERM"
 
 
-def stop_container(svc: ContainerService, record: ContainerRecord, timeout: int | None, signal: str = "") -> None:
+def stop_container(
+    svc: ContainerService, record: ContainerRecord, timeout: int | None, signal: str = "", *, removing: bool = False
+) -> None:
     """Docker's stop: the stop signal, ``timeout`` seconds (``-1``: forever), then SIGKILL; the run is finished
-    (network, mounts released) before this returns. Stopping a stopped container is not an error."""
+    (network, mounts released) before this returns. Stopping a stopped container is not an error. ``removing``:
+    for ``rm -f``, whose events are Docker's kill (SIGKILL) and die, without a stop."""
     cid = record.id
     with svc.locks.hold(cid):
         current = svc.store.get(cid)
@@ -62,11 +65,24 @@ def stop_container(svc: ContainerService, record: ContainerRecord, timeout: int 
         bundle = svc.bundle(cid)
         if read_exit(bundle.path) is None:
             wait_for = 10**9 if timeout < 0 else timeout
+            stop_signal = _stop_signal(current, signal)
+            svc.emit(current, "kill", {"signal": "9" if removing else _signal_number(stop_signal)})
             try:
-                svc.runtime.stop(cid, bundle, signal=_stop_signal(current, signal), timeout=wait_for)
+                svc.runtime.stop(cid, bundle, signal=stop_signal, timeout=wait_for)
             except NotFound:
                 pass
         finish_run(svc, cid, current.run_token, lost=True)
+        if not removing:
+            svc.emit(current, "stop")
+
+
+def _signal_number(signal: str) -> str:
+    from dockyard.runtime import parse_signal
+
+    try:
+        return str(parse_signal(signal))
+    except Exception:
+        return signal
 
 
 def kill_container(svc: ContainerService, record: ContainerRecord, signal: str = "KILL") -> None:
@@ -88,6 +104,7 @@ def kill_container(svc: ContainerService, record: ContainerRecord, signal: str =
         pass
     except Conflict as exc:
         raise Conflict(f"Cannot kill container: {record.name}: {exc.message}") from None
+    svc.emit(current, "kill", {"signal": str(number)})
     if number == 9:
         code = svc.runtime.wait(cid, svc.bundle(cid), KILL_WAIT)
         if code is not None:
@@ -100,7 +117,8 @@ def restart_container(svc: ContainerService, record: ContainerRecord, timeout: i
         current = svc.store.get(record.id)
         if current is None:
             raise NotFound(f"No such container: {record.name}")
-        start_container(svc, current)
+        started = start_container(svc, current)
+        svc.emit(started, "restart")
 
 
 def pause_container(svc: ContainerService, record: ContainerRecord) -> None:
@@ -112,6 +130,7 @@ def pause_container(svc: ContainerService, record: ContainerRecord) -> None:
             raise Conflict(f"Container {record.id} is not running")
         svc.runtime.pause(record.id)
         svc.store.update(record.id, status=ContainerStatus.PAUSED)
+        svc.emit(current, "pause")
 
 
 def unpause_container(svc: ContainerService, record: ContainerRecord) -> None:
@@ -121,6 +140,7 @@ def unpause_container(svc: ContainerService, record: ContainerRecord) -> None:
             raise Conflict(f"Container {record.id} is not paused")
         svc.runtime.resume(record.id)
         svc.store.update(record.id, status=ContainerStatus.RUNNING)
+        svc.emit(current, "unpause")
 
 
 def remove_container(svc: ContainerService, record: ContainerRecord, *, force: bool, volumes: bool) -> None:
@@ -143,7 +163,7 @@ def remove_container(svc: ContainerService, record: ContainerRecord, *, force: b
                     f"You cannot remove a running container {cid}. "
                     "Stop the container before attempting removal or force remove"
                 )
-            stop_container(svc, current, 0)
+            stop_container(svc, current, 0, removing=True)
         remove_locked(svc, cid, volumes=volumes)
 
 
@@ -165,6 +185,7 @@ def remove_locked(svc: ContainerService, container_id: str, *, volumes: bool) ->
 
     shutil.rmtree(svc.container_dir(container_id), ignore_errors=True)
     svc.store.delete(container_id)
+    svc.emit(record, "destroy")
     svc.locks.forget(container_id)
     log.debug("removed container %s", container_id[:12])
 
@@ -257,6 +278,9 @@ def prune_containers(svc: ContainerService, filters: Sequence[str] = ()) -> Prun
         if svc.store.get(record.id) is None:
             deleted.append(record.id)
             reclaimed += rw
+    from dockyard.engine.events import record as record_event
+
+    record_event(svc.engine.database, "container", "prune", "", {"reclaimed": str(reclaimed)})
     return PruneReport(tuple(deleted), reclaimed)
 
 

@@ -241,6 +241,7 @@ def create_container(service: ContainerService, opts: CreateOptions) -> CreateRe
     except BaseException:
         discard_creation(service, container_id)
         raise
+    service.emit(record, "create")
     log.debug("created container %s (%s) from %s", container_id[:12], name, image.id)
     return CreateResult(container_id, _warnings(opts))
 

@@ -155,6 +155,16 @@ class ContainerHost:
 
         remove_locked(self._service, container_id, volumes=volumes)
 
+    def emit(
+        self, record: ContainerRecord, action: str, extra: dict[str, str] | None = None, *, when: float | None = None
+    ) -> None:
+        """Record a container event (Docker's attributes: the labels, ``image``, ``name``, then ``extra``)."""
+        from dockyard.engine.events import container_attributes
+        from dockyard.engine.events import record as record_event
+
+        attrs = container_attributes(record.name, record.image_ref, record.config.labels, tuple((extra or {}).items()))
+        record_event(self.engine.database, "container", action, record.id, attrs, when=when)
+
     # -- reconciling -------------------------------------------------------------------------------------------
 
     def settle(self) -> None:

@@ -221,6 +221,7 @@ def start_container(
     log.debug("started container %s (pid %d, monitor %d)", cid[:12], created.pid, created.monitor_pid)
     refreshed = svc.store.get(cid)
     assert refreshed is not None
+    svc.emit(refreshed, "start", when=refreshed.started_at)  # the time ``inspect`` shows, and no later than a die
     return refreshed
 
 
@@ -303,6 +304,10 @@ def finish_run(svc: ContainerService, container_id: str, token: str = "", *, los
             code, when = exited
         oom = (directory / "oom").exists()
         release_run(svc, record, exited=exited is not None)
+        if oom:
+            svc.emit(record, "oom", when=max(when, record.started_at))
+        # when it exited (the exit file's time: a run found ended later is dated right), never before its start
+        svc.emit(record, "die", {"exitCode": str(code)}, when=max(when, record.started_at))
         delay = restart_delay(record, code, when - record.started_at)
         if delay is not None:
             svc.store.update(

@@ -229,6 +229,9 @@ class ContainerService(ContainerHost):
         if name == record.name:
             raise InvalidArgument("Renaming a container with the same name as its current name")
         self.store.rename(record.id, name)
+        from dataclasses import replace
+
+        self.emit(replace(record, name=name), "rename", {"oldName": "/" + record.name})
         if record.status.active:
             self._refresh_dns(record.id)
 
@@ -264,6 +267,7 @@ class ContainerService(ContainerHost):
             from dockyard.engine.containers.codec import dumps
 
             self.store.update(current.id, options=dumps(new))
+        self.emit(record, "update")
         return []
 
     def _refresh_dns(self, container_id: str) -> None:
@@ -391,6 +395,7 @@ class ContainerService(ContainerHost):
         record = self.get(name_or_id)
         with container_root(self, record, with_mounts=False) as root:
             export_root(root, out)
+        self.emit(record, "export")
 
     def commit(self, name_or_id: str, options: CommitOptions) -> str:
         """A new image from the container's changes; its ID (``sha256:...``)."""

@@ -101,6 +101,7 @@ class ExecHandle:
     def start(self) -> int:
         pid = self.session.start()
         self._svc.execs.update_exec(self.id, pid=pid, monitor_pid=self.session.monitor_pid, running=True)
+        exec_event(self._svc, self.record, "exec_start")
         return pid
 
     def resize(self, height: int, width: int) -> None:
@@ -112,6 +113,7 @@ class ExecHandle:
         code = self.session.wait(timeout)
         if code is not None:
             self._svc.execs.update_exec(self.id, running=False, exit_code=code)
+            exec_event(self._svc, self.record, "exec_die", code)
         return code
 
     def close(self) -> None:
@@ -125,8 +127,30 @@ def exec_create(svc: ContainerService, record: ContainerRecord, opts: ExecCreate
 
         raise InvalidArgument("No exec command specified")
     exec_id = secrets.token_hex(32)
-    svc.execs.insert_exec(ExecRecord(exec_id, record.id, opts, time.time()))
+    ex = ExecRecord(exec_id, record.id, opts, time.time())
+    svc.execs.insert_exec(ex)
+    exec_event(svc, ex, "exec_create", container=record)
     return exec_id
+
+
+def exec_event(
+    svc: ContainerService,
+    ex: ExecRecord,
+    kind: str,
+    exit_code: int | None = None,
+    *,
+    container: ContainerRecord | None = None,
+) -> None:
+    """Docker's exec events: ``exec_create: CMD``, ``exec_start: CMD`` and ``exec_die`` (with ``exitCode``), each
+    with the container's attributes and ``execID``."""
+    container = container or svc.store.get(ex.container_id)
+    if container is None:
+        return
+    extra = {"execID": ex.id}
+    if exit_code is not None:
+        extra["exitCode"] = str(exit_code)
+    action = kind if kind == "exec_die" else f"{kind}: {' '.join(ex.options.cmd)}"
+    svc.emit(container, action, extra)
 
 
 def _exec_record(svc: ContainerService, exec_id: str) -> ExecRecord:
@@ -167,6 +191,7 @@ def exec_start(
     handle = ExecHandle(svc, ex, session)
     if detach:
         svc.execs.update_exec(exec_id, pid=session.pid, monitor_pid=session.monitor_pid, running=True)
+        exec_event(svc, ex, "exec_start", container=container)
     return handle
 
 
@@ -179,6 +204,7 @@ def exec_info(svc: ContainerService, exec_id: str) -> ExecInfo:
             code = int(exit_file.read_text().strip())
             running = False
             svc.execs.update_exec(exec_id, running=False, exit_code=code)
+            exec_event(svc, ex, "exec_die", code)
         except (OSError, ValueError):
             from dockyard.pids import pid_alive
 

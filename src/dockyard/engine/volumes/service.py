@@ -181,7 +181,13 @@ class VolumeService:
             for path in trash:
                 remove_tree(path)
         log.debug("created volume %s", name)
+        self._event("create", name, driver)
         return Volume(name, driver, self.data_path(name), created, labels, options)
+
+    def _event(self, action: str, name: str, driver: str) -> None:
+        from dockyard.engine.events import record as record_event
+
+        record_event(self.db, "volume", action, name, {"driver": driver})
 
     def list(self, filters: VolumeFilters | None = None) -> builtins.list[Volume]:
         """Volumes matching ``filters`` (``dangling``, ``driver``, ``label``, ``name``), sorted by name."""
@@ -243,6 +249,9 @@ class VolumeService:
                 continue
             deleted.append(vol.name)
             reclaimed += size
+        from dockyard.engine.events import record as record_event
+
+        record_event(self.db, "volume", "prune", "", {"reclaimed": str(reclaimed)})
         return PruneReport(tuple(deleted), reclaimed)
 
     # -- the container service's hooks ---------------------------------------------------------------------
@@ -343,7 +352,7 @@ class VolumeService:
 
     def _delete_one(self, name: str, force: bool) -> None:
         with self.db.transaction() as conn:
-            row = conn.execute("SELECT state FROM volumes WHERE name = ?", (name,)).fetchone()
+            row = conn.execute("SELECT state, driver FROM volumes WHERE name = ?", (name,)).fetchone()
             if row is None:
                 if force:
                     return
@@ -367,6 +376,7 @@ class VolumeService:
             for path in trash:
                 remove_tree(path)
         log.debug("removed volume %s", name)
+        self._event("destroy", name, str(row["driver"]))
 
     def _finish_removal_locked(self, conn: sqlite3.Connection, name: str) -> builtins.list[Path]:
         """Under the database lock, for a row in state 'removing': unmount, move the directory aside, delete the
