@@ -28,3 +28,18 @@ def test_docker_search_through_the_api(api: ApiServer, tmp_path: Path) -> None:
         names = api.docker("search", "--limit", "1", "--format", "{{.Name}}", f"{host}/{word}").stdout.split()
         assert len(names) == 1
         assert api.docker("search", "-f", "stars=1", "--format", "{{.Name}}", f"{host}/{word}").stdout == ""
+
+
+def test_docker_search_sends_the_login_it_stored(api: ApiServer, tmp_path: Path) -> None:
+    from tests.integration.registry_server.support import PASSWORD, USER, make_htpasswd
+
+    word = f"dauth{os.getpid()}{os.urandom(2).hex()}"
+    htpasswd = make_htpasswd(tmp_path / "htpasswd")
+    with server_thread(tmp_path / "registry", htpasswd=htpasswd, realm="r") as registry:
+        with client(registry.url, auth=(USER, PASSWORD)) as c:
+            push_image(c, f"team/{word}", "v1", [os.urandom(64)])
+        host = registry.url.split("://", 1)[1].rstrip("/")
+        # Without a login the API answers 401 (the dockyard CLI test checks the words); the docker CLI then waits
+        # for credentials at its prompt, as it does with dockerd, so only the logged-in search is run here.
+        api.docker("login", host, "-u", USER, "--password-stdin", input=PASSWORD)
+        assert api.docker("search", "--format", "{{.Name}}", f"{host}/{word}").stdout.split() == [f"team/{word}"]

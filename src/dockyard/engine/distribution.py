@@ -188,15 +188,28 @@ class DistributionService:
         key = credentials_key(registry_host)
         return self._config().get_auth(key)
 
-    def search(self, term: str, limit: int = 25, filters: SearchFilters | None = None) -> list[SearchResult]:
-        """``docker search``: the term's registry's ``/v1/search`` answers, with stored credentials if any."""
+    def search(
+        self,
+        term: str,
+        limit: int = 25,
+        filters: SearchFilters | None = None,
+        *,
+        credentials: AuthConfig | None = None,
+    ) -> list[SearchResult]:
+        """``docker search``: the term's registry's ``/v1/search`` answers, with ``credentials`` (the API's
+        ``X-Registry-Auth``) or else the stored ones, if any."""
         from dockyard.engine.search import search
+
+        def creds(host: str) -> AuthConfig:
+            if credentials is not None and not credentials.empty:
+                return credentials
+            return self.credentials_for(host)
 
         return search(
             term,
             limit,
             filters,
-            credentials_for=self.credentials_for,
+            credentials_for=creds,
             insecure_registries=self.engine.settings.insecure_registries,
             certs_dir=self.certs_dir,
         )

@@ -88,7 +88,9 @@ async def search(request: web.Request) -> web.Response:
     except ValueError:
         raise InvalidArgument(f"invalid limit: {raw!r}") from None
     filters = search_filters(parse_filters(request))
-    results = await in_thread(engine_of(request).distribution.search, term, limit, filters)
+    credentials = registry_auth(request)
+    service = engine_of(request).distribution
+    results = await in_thread(service.search, term, limit, filters, credentials=credentials)
     return json_response([r.to_json() for r in results])
 
 
