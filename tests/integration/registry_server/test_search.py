@@ -87,3 +87,29 @@ def test_search_docker_hub_unreachable_is_a_transport_error(state_root: Path, tm
     out = dy("search", "busybox", check=False, timeout=60)
     assert out.returncode == 1
     assert out.stderr.startswith('Error response from daemon: Get "https://index.docker.io/v1/search?q=busybox&n=25": ')
+
+
+def test_v1_search_endpoint_pages_and_auth(tmp_path: Path) -> None:
+    from tests.integration.registry_server.support import make_htpasswd
+
+    htpasswd = make_htpasswd(tmp_path / "htpasswd")
+    with server_thread(tmp_path / "registry", htpasswd=htpasswd, realm="r") as registry:
+        word = _seed(registry.url, (USER, PASSWORD))
+        with client(registry.url) as c:
+            r = c.get("/v1/search", params={"q": word})
+            assert r.status_code == 401 and r.headers["WWW-Authenticate"] == 'Basic realm="r"'
+            assert r.json()["errors"][0]["code"] == "UNAUTHORIZED"
+        with client(registry.url, auth=(USER, PASSWORD)) as c:
+            body = c.get("/v1/search", params={"q": word.upper(), "n": "1", "page": "2"}).json()
+            assert body["num_results"] == 2 and body["num_pages"] == 2 and body["page"] == 2
+            assert body["page_size"] == 1 and body["query"] == word.upper() and len(body["results"]) == 1
+            assert body["results"][0] == {
+                "name": sorted([f"team/{word}-api", f"{word}-web"])[1],
+                "description": "",
+                "star_count": 0,
+                "is_official": False,
+                "is_automated": False,
+            }
+            everything = c.get("/v1/search").json()
+            assert everything["num_results"] == 3
+            assert c.get("/v1/search", params={"n": "x"}).status_code == 400
