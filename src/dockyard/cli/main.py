@@ -48,6 +48,7 @@ COMMANDS: dict[str, str] = {
     "push": "dockyard.cli.commands.distribution:push_cmd",
     "login": "dockyard.cli.commands.distribution:login_cmd",
     "logout": "dockyard.cli.commands.distribution:logout_cmd",
+    "search": "dockyard.cli.commands.distribution:search_cmd",
     # container shortcuts
     "run": "dockyard.cli.commands.container:run_cmd",
     "create": "dockyard.cli.commands.container:create_cmd",
@@ -116,6 +117,7 @@ SUMMARIES: dict[str, str] = {
     "rm": "Remove one or more containers.",
     "rmi": "Remove one or more images.",
     "run": "Create and run a new container from an image.",
+    "search": "Search registries for images (Docker Hub by default; HOST[:PORT]/TERM searches that registry).",
     "save": "Save one or more images to a tar archive (streamed to STDOUT by default).",
     "start": "Start one or more stopped containers.",
     "stats": "Display a live stream of container(s) resource usage statistics.",

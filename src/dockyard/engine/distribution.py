@@ -46,6 +46,7 @@ from dockyard.registry.progress import (
 
 if TYPE_CHECKING:
     from dockyard.engine import Engine
+    from dockyard.engine.search import SearchFilters, SearchResult
     from dockyard.oci.reference import Reference
     from dockyard.registry.auth import AuthConfig, DockerConfigFile
     from dockyard.registry.client import RegistryClient
@@ -186,6 +187,32 @@ class DistributionService:
 
         key = credentials_key(registry_host)
         return self._config().get_auth(key)
+
+    def search(
+        self,
+        term: str,
+        limit: int = 25,
+        filters: SearchFilters | None = None,
+        *,
+        credentials: AuthConfig | None = None,
+    ) -> list[SearchResult]:
+        """``docker search``: the term's registry's ``/v1/search`` answers, with ``credentials`` (the API's
+        ``X-Registry-Auth``) or else the stored ones, if any."""
+        from dockyard.engine.search import search
+
+        def creds(host: str) -> AuthConfig:
+            if credentials is not None and not credentials.empty:
+                return credentials
+            return self.credentials_for(host)
+
+        return search(
+            term,
+            limit,
+            filters,
+            credentials_for=creds,
+            insecure_registries=self.engine.settings.insecure_registries,
+            certs_dir=self.certs_dir,
+        )
 
     def authenticate(
         self, server: str | None, username: str, password: str, *, identity_token: str = ""

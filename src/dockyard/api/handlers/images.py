@@ -77,6 +77,23 @@ async def prune(request: web.Request) -> web.Response:
     return json_response({"ImagesDeleted": deleted or None, "SpaceReclaimed": report.space_reclaimed})
 
 
+async def search(request: web.Request) -> web.Response:
+    """``GET /images/search?term=&limit=&filters=``: the term's registry's ``/v1/search`` results."""
+    from dockyard.engine.search import parse_filters as search_filters
+
+    term = request.query.get("term", "")
+    raw = request.query.get("limit", "")
+    try:
+        limit = int(raw) if raw else 25
+    except ValueError:
+        raise InvalidArgument(f"invalid limit: {raw!r}") from None
+    filters = search_filters(parse_filters(request))
+    credentials = registry_auth(request)
+    service = engine_of(request).distribution
+    results = await in_thread(service.search, term, limit, filters, credentials=credentials)
+    return json_response([r.to_json() for r in results])
+
+
 async def create(request: web.Request) -> web.StreamResponse:
     """``docker pull`` (``fromImage``) or ``docker import`` (``fromSrc``) as a JSON progress stream."""
     engine = engine_of(request)
@@ -203,6 +220,7 @@ def register(router: Router) -> None:
     router.add("POST", "/images/load", load)
     router.add("POST", "/images/prune", prune)
     router.add("GET", "/images/get", save)
+    router.add("GET", "/images/search", search)
     router.add("GET", "/images/{name:.+}/json", inspect_image)
     router.add("GET", "/images/{name:.+}/history", history)
     router.add("GET", "/images/{name:.+}/get", save)

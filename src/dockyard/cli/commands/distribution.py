@@ -14,9 +14,10 @@ if TYPE_CHECKING:
 
     from dockyard.cli.state import CliState
     from dockyard.engine.distribution import DistributionService, LoginResult, ProgressEvent
+    from dockyard.engine.search import SearchResult
     from dockyard.errors import DockyardError
 
-__all__ = ["login_cmd", "logout_cmd", "pull_cmd", "push_cmd"]
+__all__ = ["login_cmd", "logout_cmd", "pull_cmd", "push_cmd", "search_cmd", "search_rows"]
 
 if TYPE_CHECKING:
     _R = TypeVar("_R")
@@ -263,3 +264,49 @@ def push_cmd(
     report = _transfer(name, all_tags, quiet, lambda out: state.engine.distribution.push(name, options, out))
     if quiet:
         click.echo(report.reference)
+
+
+SEARCH_HEADERS = [
+    ("NAME", "Name"),
+    ("DESCRIPTION", "Description"),
+    ("STARS", "StarCount"),
+    ("OFFICIAL", "IsOfficial"),
+    ("AUTOMATED", "IsAutomated"),
+]
+
+
+def search_rows(results: list[SearchResult], *, trunc: bool = True) -> list[dict[str, str]]:
+    """The fields ``--format`` sees, as docker 20.10's search formatter gives them."""
+    rows = []
+    for r in results:
+        desc = r.description.replace("\n", " ").replace("\r", " ")
+        if trunc and len(desc) > 45:
+            desc = desc[:44] + "…"
+        rows.append(
+            {
+                "Name": r.name,
+                "Description": desc,
+                "StarCount": str(r.star_count),
+                "IsOfficial": "[OK]" if r.is_official else "",
+                "IsAutomated": "[OK]" if r.is_automated else "",
+            }
+        )
+    return rows
+
+
+@click.command("search", context_settings=CONTEXT)
+@click.argument("term")
+@click.option("-f", "--filter", "filters", multiple=True, help="Filter output based on conditions provided")
+@click.option("--format", "fmt", default=None, help="Pretty-print search using a Go template")
+@click.option("--limit", default=25, type=int, show_default=True, help="Max number of search results")
+@click.option("--no-trunc", is_flag=True, help="Don't truncate output")
+@click.pass_obj
+def search_cmd(
+    state: CliState, term: str, filters: tuple[str, ...], fmt: str | None, limit: int, no_trunc: bool
+) -> None:
+    """Search registries for images (Docker Hub by default; HOST[:PORT]/TERM searches that registry)."""
+    from dockyard.cli.output import render_rows
+    from dockyard.engine.search import parse_filters
+
+    results = state.engine.distribution.search(term, limit, parse_filters(list(filters)))
+    render_rows(fmt, search_rows(results, trunc=not no_trunc), SEARCH_HEADERS)

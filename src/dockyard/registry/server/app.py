@@ -35,7 +35,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def required_scope(route: str, method: str, name: str | None) -> Scope | None:
     """What a request needs: ``None`` for ``/v2/``, else a repository (or catalog) scope."""
-    if route == "catalog":
+    if route in ("catalog", "search"):  # v1 search lists repositories as the catalog does
         return Scope("registry", "catalog", frozenset({"*"}))
     if name is None:
         return None
@@ -146,6 +146,7 @@ def create_app(config: RegistryConfig) -> web.Application:
         ("base", "/v2/", {"GET": listings.base, "HEAD": listings.base}),
         ("base-noslash", "/v2", {"GET": listings.base, "HEAD": listings.base}),
         ("catalog", "/v2/_catalog", {"GET": listings.catalog}),
+        ("search", "/v1/search", {"GET": listings.search}),
         ("tags", f"/v2/{name}/tags/list", {"GET": listings.tags_list, "HEAD": listings.tags_list}),
         ("referrers", f"/v2/{name}/referrers/{{digest}}", {"GET": listings.referrers}),
         (

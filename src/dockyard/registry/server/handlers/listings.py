@@ -13,7 +13,7 @@ from dockyard.registry.server.errors import ErrorCode, SpecError
 from dockyard.registry.server.handlers.common import repository, state
 from dockyard.registry.server.names import parse_digest
 
-__all__ = ["base", "catalog", "paginate", "referrers", "tags_list"]
+__all__ = ["base", "catalog", "paginate", "referrers", "search", "tags_list"]
 
 MAX_CATALOG_ENTRIES = 1000  # distribution's default for the catalog
 
@@ -87,3 +87,31 @@ async def referrers(request: web.Request) -> web.Response:
         headers["OCI-Filters-Applied"] = "artifactType"
     body = {"schemaVersion": 2, "mediaType": MediaType.OCI_INDEX, "manifests": manifests}
     return _json(body, headers, content_type=MediaType.OCI_INDEX)
+
+
+async def search(request: web.Request) -> web.Response:
+    """Docker's v1 ``GET /v1/search?q=&n=&page=``: the repositories whose name contains ``q`` (any case)."""
+    st = state(request)
+    repositories = await asyncio.to_thread(st.storage.repositories)
+    query = request.query.get("q", "")
+    try:
+        size = int(request.query.get("n") or 25)
+        page = int(request.query.get("page") or 1)
+    except ValueError:
+        raise SpecError(ErrorCode.PAGINATION_NUMBER_INVALID, detail=dict(request.query)) from None
+    size = min(max(size, 1), 100)
+    page = max(page, 1)
+    matches = [r for r in repositories if query.lower() in r.lower()]
+    chosen = matches[(page - 1) * size : page * size]
+    results = [
+        {"name": r, "description": "", "star_count": 0, "is_official": False, "is_automated": False} for r in chosen
+    ]
+    body = {
+        "num_pages": max(1, -(-len(matches) // size)),
+        "num_results": len(matches),
+        "page": page,
+        "page_size": size,
+        "query": query,
+        "results": results,
+    }
+    return _json(body)
