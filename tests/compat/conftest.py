@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.service import api_service_process
 
 
 class ApiServer:
@@ -39,25 +39,5 @@ class ApiServer:
 @pytest.fixture
 def api(state_root: Path, tmp_path: Path) -> Iterator[ApiServer]:
     socket = tmp_path / "dockyard.sock"
-    env = {**os.environ, "DOCKYARD_ROOT": str(state_root)}
-    log = open(tmp_path / "service.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dockyard", "system", "service", f"unix://{socket}"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.time() + 20
-    while not socket.exists():
-        if proc.poll() is not None or time.time() > deadline:
-            raise RuntimeError(f"service did not start: {(tmp_path / 'service.log').read_text()}")
-        time.sleep(0.02)
-    try:
+    with api_service_process(state_root, socket, tmp_path / "service.log") as proc:
         yield ApiServer(state_root, socket, proc)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()

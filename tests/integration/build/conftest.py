@@ -8,14 +8,13 @@ import os
 import random
 import shutil
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Cli
+from tests.support.service import api_service_process
 
 
 def _free_block() -> ipaddress.IPv4Network:
@@ -189,27 +188,7 @@ class ApiService:
 def api_service(state_root: Path, tmp_path: Path) -> Iterator[ApiService]:
     """``dockyard system service`` on a private socket, for the real docker CLI."""
     socket = tmp_path / "api.sock"
-    log_path = tmp_path / "service.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dockyard", "system", "service", f"unix://{socket}"],
-            env={**os.environ, "DOCKYARD_ROOT": str(state_root)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.time() + 30
-            while not socket.exists():
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"service did not start: {log_path.read_text()}")
-                time.sleep(0.05)
-            home = tmp_path / "docker-config"
-            home.mkdir()
-            yield ApiService(state_root, socket, home)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+    with api_service_process(state_root, socket, tmp_path / "service.log"):
+        home = tmp_path / "docker-config"
+        home.mkdir()
+        yield ApiService(state_root, socket, home)

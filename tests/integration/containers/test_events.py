@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Cli
-from tests.integration.containers.conftest import wait_for
+from tests.support.service import api_service_process
 
 pytestmark = pytest.mark.integration
 
@@ -74,24 +74,8 @@ def test_events_follows_what_other_processes_do(dy: Cli, croot: Path) -> None:
 @pytest.fixture
 def api_socket(croot: Path, tmp_path: Path) -> Iterator[Path]:
     socket = tmp_path / "api.sock"
-    with open(tmp_path / "service.log", "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dockyard", "system", "service", "-H", f"unix://{socket}"],
-            env={**os.environ, "DOCKYARD_ROOT": str(croot)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for(lambda: socket.exists() or proc.poll() is not None, timeout=30)
-        assert proc.poll() is None, (tmp_path / "service.log").read_text()
+    with api_service_process(croot, socket, tmp_path / "service.log"):
         yield socket
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 @pytest.mark.skipif(shutil.which("docker") is None, reason="the docker CLI is not installed")
